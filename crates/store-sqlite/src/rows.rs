@@ -1,0 +1,185 @@
+//! Rows to domain values and back.
+//!
+//! Reading goes through the same `parse` functions as client input, so a value the store hands back is
+//! as valid as one a client sent. A row that fails them (edited by hand, written by a buggy build) is
+//! reported as [`SqliteError::CorruptRow`] naming the row and the broken field, and the caller answers
+//! `Unavailable`: the client gets a generic 503, the logs get the detail, nothing panics.
+
+use rill_core::{
+    Currency, DomainError, Email, LineItem, MinorUnits, Order, OrderId, OrderStatus, Quantity, Sku,
+    Timestamp, User, UserId, UserName,
+};
+use rusqlite::Row;
+use serde::Deserialize;
+
+use crate::error::SqliteError;
+
+/// The user columns, in the order [`read_user`] expects them (a macro so `concat!` can build SQL).
+macro_rules! user_columns {
+    () => {
+        "id, email, name, created_at, updated_at, version"
+    };
+}
+pub(crate) use user_columns;
+
+/// The order columns, in the order [`read_order`] expects them.
+macro_rules! order_columns {
+    () => {
+        "id, user_id, currency, total, status, items, created_at, updated_at, version"
+    };
+}
+pub(crate) use order_columns;
+
+/// A line item as stored in the `items` JSON array. Serialising a [`LineItem`] gives the same shape.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StoredLineItem {
+    sku: String,
+    quantity: i64,
+    unit_price: i64,
+}
+
+/// The `items` column of an order.
+pub(crate) fn items_json(order: &Order) -> Result<String, SqliteError> {
+    serde_json::to_string(&order.items).map_err(|source| SqliteError::EncodeItems {
+        id: order.id.to_string(),
+        source,
+    })
+}
+
+/// Why a field of a row is invalid, before the row's id is attached.
+type FieldResult<T> = Result<T, String>;
+
+fn field<T>(name: &str, parsed: Result<T, DomainError>) -> FieldResult<T> {
+    parsed.map_err(|e| match e {
+        DomainError::Validation(errors) => errors
+            .iter()
+            .map(|e| format!("{name}: {}", e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => format!("{name}: {other}"),
+    })
+}
+
+fn version(value: i64) -> FieldResult<u64> {
+    u64::try_from(value)
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| format!("version: {value} is not a version"))
+}
+
+/// A user from a row selected with `user_columns!()`.
+pub(crate) fn read_user(row: &Row<'_>) -> Result<User, SqliteError> {
+    let id: String = row.get(0)?;
+    let email: String = row.get(1)?;
+    let name: String = row.get(2)?;
+    let (created_at, updated_at, stored_version): (i64, i64, i64) =
+        (row.get(3)?, row.get(4)?, row.get(5)?);
+    let parse = || -> FieldResult<User> {
+        Ok(User {
+            id: field("id", UserId::parse("id", &id))?,
+            email: field("email", Email::parse(&email))?,
+            name: field("name", UserName::parse(&name))?,
+            created_at: Timestamp::from_millis(created_at),
+            updated_at: Timestamp::from_millis(updated_at),
+            version: version(stored_version)?,
+        })
+    };
+    parse().map_err(|detail| SqliteError::corrupt("user", &id, detail))
+}
+
+/// An order from a row selected with `order_columns!()`.
+pub(crate) fn read_order(row: &Row<'_>) -> Result<Order, SqliteError> {
+    let id: String = row.get(0)?;
+    let user_id: String = row.get(1)?;
+    let currency: String = row.get(2)?;
+    let total: i64 = row.get(3)?;
+    let status: String = row.get(4)?;
+    let items: String = row.get(5)?;
+    let (created_at, updated_at, stored_version): (i64, i64, i64) =
+        (row.get(6)?, row.get(7)?, row.get(8)?);
+    let parse = || -> FieldResult<Order> {
+        let items = read_items(&items)?;
+        let sum = items.iter().try_fold(0i64, |sum, line| {
+            line.subtotal().and_then(|s| sum.checked_add(s))
+        });
+        if sum != Some(total) {
+            return Err(format!("total: {total} is not the sum of the items"));
+        }
+        Ok(Order {
+            id: field("id", OrderId::parse("id", &id))?,
+            user_id: field("user_id", UserId::parse("user_id", &user_id))?,
+            items,
+            currency: field("currency", Currency::parse(&currency))?,
+            total: MinorUnits::from_stored(total),
+            status: field("status", OrderStatus::parse("status", &status))?,
+            created_at: Timestamp::from_millis(created_at),
+            updated_at: Timestamp::from_millis(updated_at),
+            version: version(stored_version)?,
+        })
+    };
+    parse().map_err(|detail| SqliteError::corrupt("order", &id, detail))
+}
+
+fn read_items(json: &str) -> FieldResult<Vec<LineItem>> {
+    let stored: Vec<StoredLineItem> =
+        serde_json::from_str(json).map_err(|e| format!("items: not a line item array ({e})"))?;
+    if stored.is_empty() {
+        return Err("items: no line items".to_owned());
+    }
+    stored
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let name = format!("items[{index}]");
+            Ok(LineItem {
+                sku: field(&name, Sku::parse(&item.sku))?,
+                quantity: field(&name, Quantity::parse(item.quantity))?,
+                unit_price: field(&name, MinorUnits::parse_unit_price(item.unit_price))?,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rill_core::{NewLineItem, NewOrder};
+
+    #[test]
+    fn items_written_as_json_read_back_equal() {
+        let order = NewOrder::parse(
+            &UserId::generate().to_string(),
+            "EUR",
+            &[
+                NewLineItem {
+                    sku: "A-1",
+                    quantity: 3,
+                    unit_price: 250,
+                },
+                NewLineItem {
+                    sku: "B_2.x",
+                    quantity: 1,
+                    unit_price: 0,
+                },
+            ],
+        )
+        .unwrap();
+        let items = order.items.clone();
+        let json = items_json(&order.into_order(Timestamp::from_millis(1))).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"sku":"A-1","quantity":3,"unitPrice":250},{"sku":"B_2.x","quantity":1,"unitPrice":0}]"#
+        );
+        assert_eq!(read_items(&json).unwrap(), items);
+    }
+
+    #[test]
+    fn items_that_break_a_rule_name_the_line_and_field() {
+        let detail = read_items(r#"[{"sku":"ok","quantity":0,"unitPrice":1}]"#).unwrap_err();
+        assert!(detail.starts_with("items[0]: "), "{detail}");
+        for json in ["", "{}", "[]", r#"[{"sku":"a"}]"#, r#"[{"sku":"a","quantity":1,"unitPrice":1,"x":1}]"#] {
+            assert!(read_items(json).is_err(), "{json} was accepted");
+        }
+    }
+}
