@@ -1,1 +1,30 @@
-//! placeholder
+//! The HTTP edge that every function shares, so each function's handler only translates between a
+//! request and a use case in `rill-core`.
+//!
+//! One job per module:
+//! - [`config`]: which store to use, read from the environment once, failing fast when it is wrong;
+//! - [`problem`]: RFC 9457 `application/problem+json` errors, including the one mapping from
+//!   [`rill_core::DomainError`] to a status code;
+//! - [`json`]: request bodies parsed into strict DTOs with per-field 400s, and JSON responses;
+//! - [`etag`]: `ETag` and `If-Match` for optimistic concurrency;
+//! - [`pagination`]: `limit` and `cursor` query parameters, and `{items, nextCursor}` pages;
+//! - [`request`]: what a REST (v1) API Gateway event carries: route, path and query parameters, ids;
+//! - [`dispatch`]: the route table a function declares once;
+//! - [`tracing`]: the log subscriber and the span around each request.
+
+pub mod config;
+pub mod dispatch;
+pub mod etag;
+pub mod json;
+pub mod pagination;
+pub mod problem;
+pub mod request;
+pub mod tracing;
+
+pub use self::tracing::{init_tracing, traced};
+pub use config::{ConfigError, StoreBackend, StoreConfig};
+pub use dispatch::RouteTable;
+pub use etag::{etag, parse_if_match};
+pub use json::{json_response, parse_json};
+pub use pagination::{PageQuery, page_response};
+pub use problem::Problem;

@@ -1,0 +1,276 @@
+//! Which store a function uses, read from the environment once in `main`.
+//!
+//! Every variable name is a constant here, so the SAM template, the local gateway and the scripts
+//! name the same things. A bad value fails at start-up with a message that names the variable,
+//! rather than as a 500 on the first request.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+
+use rill_core::CursorSigner;
+
+/// `sqlite` (the default) or `dynamodb`.
+pub const RILL_STORE: &str = "RILL_STORE";
+/// Where the SQLite database lives; [`DEFAULT_SQLITE_PATH`] when unset.
+pub const RILL_SQLITE_PATH: &str = "RILL_SQLITE_PATH";
+/// The DynamoDB table of users.
+pub const RILL_USERS_TABLE: &str = "RILL_USERS_TABLE";
+/// The DynamoDB table of orders.
+pub const RILL_ORDERS_TABLE: &str = "RILL_ORDERS_TABLE";
+/// The DynamoDB table of idempotency keys.
+pub const RILL_IDEMPOTENCY_TABLE: &str = "RILL_IDEMPOTENCY_TABLE";
+/// The secret that signs pagination cursors. Required with DynamoDB; SQLite falls back to a fixed
+/// development key.
+pub const RILL_CURSOR_KEY: &str = "RILL_CURSOR_KEY";
+
+/// The SQLite database used when [`RILL_SQLITE_PATH`] is unset, relative to the working directory.
+pub const DEFAULT_SQLITE_PATH: &str = ".local/rill.db";
+/// The shortest cursor key accepted: an HMAC key shorter than 128 bits is too easy to guess.
+pub const MIN_CURSOR_KEY_LEN: usize = 16;
+
+/// Signs cursors when a local SQLite store runs without [`RILL_CURSOR_KEY`]. It is public, so a
+/// deployment must set its own key; DynamoDB refuses to start without one.
+const DEVELOPMENT_CURSOR_KEY: &[u8] = b"rill-local-development-cursor-key";
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// An embedded SQLite file, for local development and tests.
+    Sqlite { path: PathBuf },
+    /// Amazon DynamoDB (or DynamoDB Local through `AWS_ENDPOINT_URL`), with the three tables.
+    DynamoDb {
+        users_table: String,
+        orders_table: String,
+        idempotency_table: String,
+    },
+}
+
+/// The store to open and the key that signs its cursors.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    backend: StoreBackend,
+    cursor_key: Vec<u8>,
+}
+
+impl fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("backend", &self.backend)
+            .field("cursor_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A store configuration that cannot work. The message names the variable to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{RILL_STORE} is {value:?}; expected `sqlite` or `dynamodb`")]
+    UnknownStore { value: String },
+    #[error("{name} must be set when {RILL_STORE}=dynamodb")]
+    MissingForDynamoDb { name: &'static str },
+    #[error("{name} is set but empty")]
+    Empty { name: &'static str },
+    #[error("{name} is not valid UTF-8")]
+    NotUnicode { name: &'static str },
+    #[error("{RILL_CURSOR_KEY} must be at least {MIN_CURSOR_KEY_LEN} bytes long")]
+    CursorKeyTooShort,
+}
+
+impl StoreConfig {
+    /// Reads the store configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var_os(name))
+    }
+
+    /// Reads the store configuration through `lookup`, which returns a variable's value if it is set.
+    /// Tests pass a map here instead of changing the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Self, ConfigError> {
+        let text = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            match lookup(name) {
+                None => Ok(None),
+                Some(value) if value.is_empty() => Err(ConfigError::Empty { name }),
+                Some(value) => value
+                    .into_string()
+                    .map(Some)
+                    .map_err(|_| ConfigError::NotUnicode { name }),
+            }
+        };
+        let cursor_key = match text(RILL_CURSOR_KEY)? {
+            Some(key) if key.len() < MIN_CURSOR_KEY_LEN => {
+                return Err(ConfigError::CursorKeyTooShort);
+            }
+            key => key.map(String::into_bytes),
+        };
+        let store = text(RILL_STORE)?;
+        match store.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("sqlite") => {
+                let path = match lookup(RILL_SQLITE_PATH) {
+                    None => PathBuf::from(DEFAULT_SQLITE_PATH),
+                    Some(path) if path.is_empty() => {
+                        return Err(ConfigError::Empty {
+                            name: RILL_SQLITE_PATH,
+                        });
+                    }
+                    Some(path) => PathBuf::from(path),
+                };
+                Ok(Self {
+                    backend: StoreBackend::Sqlite { path },
+                    cursor_key: cursor_key.unwrap_or_else(|| DEVELOPMENT_CURSOR_KEY.to_vec()),
+                })
+            }
+            Some("dynamodb") => {
+                let required = |name: &'static str| {
+                    text(name)?.ok_or(ConfigError::MissingForDynamoDb { name })
+                };
+                let backend = StoreBackend::DynamoDb {
+                    users_table: required(RILL_USERS_TABLE)?,
+                    orders_table: required(RILL_ORDERS_TABLE)?,
+                    idempotency_table: required(RILL_IDEMPOTENCY_TABLE)?,
+                };
+                let cursor_key = cursor_key.ok_or(ConfigError::MissingForDynamoDb {
+                    name: RILL_CURSOR_KEY,
+                })?;
+                Ok(Self {
+                    backend,
+                    cursor_key,
+                })
+            }
+            Some(_) => Err(ConfigError::UnknownStore {
+                value: store.unwrap_or_default(),
+            }),
+        }
+    }
+
+    /// A SQLite store at `path` with the development cursor key: what tests and local tools use.
+    pub fn sqlite(path: impl Into<PathBuf>) -> Self {
+        Self {
+            backend: StoreBackend::Sqlite { path: path.into() },
+            cursor_key: DEVELOPMENT_CURSOR_KEY.to_vec(),
+        }
+    }
+
+    /// Where the data lives.
+    pub fn backend(&self) -> &StoreBackend {
+        &self.backend
+    }
+
+    /// The signer for this deployment's pagination cursors.
+    pub fn cursor_signer(&self) -> CursorSigner {
+        CursorSigner::new(self.cursor_key.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<StoreConfig, ConfigError> {
+        let vars: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        StoreConfig::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    const TABLES: [(&str, &str); 3] = [
+        (RILL_USERS_TABLE, "users"),
+        (RILL_ORDERS_TABLE, "orders"),
+        (RILL_IDEMPOTENCY_TABLE, "idempotency"),
+    ];
+
+    #[test]
+    fn with_nothing_set_the_store_is_sqlite_at_the_default_path() {
+        let config = config(&[]).unwrap();
+        assert_eq!(
+            config.backend(),
+            &StoreBackend::Sqlite {
+                path: PathBuf::from(DEFAULT_SQLITE_PATH)
+            }
+        );
+    }
+
+    #[test]
+    fn dynamodb_takes_the_three_table_names_and_the_cursor_key() {
+        let mut vars = TABLES.to_vec();
+        vars.extend([
+            (RILL_STORE, "dynamodb"),
+            (RILL_CURSOR_KEY, "0123456789abcdef"),
+        ]);
+        let config = config(&vars).unwrap();
+        assert_eq!(
+            config.backend(),
+            &StoreBackend::DynamoDb {
+                users_table: "users".into(),
+                orders_table: "orders".into(),
+                idempotency_table: "idempotency".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn dynamodb_without_a_table_or_the_cursor_key_names_the_missing_variable() {
+        for missing in [
+            RILL_USERS_TABLE,
+            RILL_ORDERS_TABLE,
+            RILL_IDEMPOTENCY_TABLE,
+            RILL_CURSOR_KEY,
+        ] {
+            let mut vars = TABLES.to_vec();
+            vars.extend([
+                (RILL_STORE, "dynamodb"),
+                (RILL_CURSOR_KEY, "0123456789abcdef"),
+            ]);
+            vars.retain(|(name, _)| *name != missing);
+            let err = config(&vars).unwrap_err();
+            assert_eq!(err, ConfigError::MissingForDynamoDb { name: missing });
+            assert!(err.to_string().contains(missing));
+        }
+    }
+
+    #[test]
+    fn an_unknown_store_is_refused_by_name() {
+        let err = config(&[(RILL_STORE, "postgres")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "RILL_STORE is \"postgres\"; expected `sqlite` or `dynamodb`"
+        );
+    }
+
+    #[test]
+    fn empty_values_and_short_cursor_keys_are_refused() {
+        assert_eq!(
+            config(&[(RILL_STORE, "")]).unwrap_err(),
+            ConfigError::Empty { name: RILL_STORE }
+        );
+        assert_eq!(
+            config(&[(RILL_SQLITE_PATH, "")]).unwrap_err(),
+            ConfigError::Empty {
+                name: RILL_SQLITE_PATH
+            }
+        );
+        assert_eq!(
+            config(&[(RILL_CURSOR_KEY, "short")]).unwrap_err(),
+            ConfigError::CursorKeyTooShort
+        );
+    }
+
+    #[test]
+    fn cursors_signed_under_one_key_do_not_open_under_another() {
+        let local = config(&[]).unwrap().cursor_signer();
+        let deployed = config(&[(RILL_CURSOR_KEY, "a-deployment-secret-key")])
+            .unwrap()
+            .cursor_signer();
+        let cursor = local.seal("users", b"position");
+        assert!(local.open("users", &cursor).is_ok());
+        assert!(deployed.open("users", &cursor).is_err());
+    }
+
+    #[test]
+    fn the_debug_form_never_shows_the_cursor_key() {
+        let config = config(&[(RILL_CURSOR_KEY, "a-deployment-secret-key")]).unwrap();
+        assert!(!format!("{config:?}").contains("a-deployment-secret-key"));
+    }
+}
