@@ -3,6 +3,7 @@
 //!
 //! One job per module:
 //! - [`config`]: which store to use, read from the environment once, failing fast when it is wrong;
+//! - [`store`]: opens that store behind one shared trait object;
 //! - [`problem`]: RFC 9457 `application/problem+json` errors, including the one mapping from
 //!   [`rill_core::DomainError`] to a status code;
 //! - [`json`]: request bodies parsed into strict DTOs with per-field 400s, and JSON responses;
@@ -19,6 +20,7 @@ pub mod json;
 pub mod pagination;
 pub mod problem;
 pub mod request;
+pub mod store;
 pub mod tracing;
 
 pub use self::tracing::{init_tracing, traced};
@@ -28,3 +30,4 @@ pub use etag::{etag, parse_if_match};
 pub use json::{json_response, parse_json};
 pub use pagination::{PageQuery, page_response};
 pub use problem::Problem;
+pub use store::{FullStore, OpenStoreError, SharedStore, open_store};

@@ -1,0 +1,96 @@
+//! Opens the store the configuration names, once per process, behind one trait object.
+//!
+//! The functions depend on [`SharedStore`], never on an adapter, so the same binary runs on SQLite
+//! locally and on DynamoDB when deployed. Each use case in `rill-core` still takes only the port it
+//! needs; `dyn FullStore` provides them all.
+
+use std::sync::Arc;
+
+use rill_core::{OrderReader, OrderWriter, UserReader, UserWriter};
+use rill_store_dynamodb::{DynamoStore, TableNames};
+use rill_store_sqlite::{SqliteError, SqliteStore};
+
+use crate::{StoreBackend, StoreConfig};
+
+/// Every storage port. Implemented by each adapter.
+pub trait FullStore: UserReader + UserWriter + OrderReader + OrderWriter {}
+impl<T: UserReader + UserWriter + OrderReader + OrderWriter + ?Sized> FullStore for T {}
+
+/// The store a function opens in `main` and shares with every request.
+pub type SharedStore = Arc<dyn FullStore>;
+
+/// Why the store could not be opened. The function should stop: nothing can be served without it.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenStoreError {
+    #[error(transparent)]
+    Sqlite(#[from] SqliteError),
+}
+
+/// Opens the configured store. SQLite creates and migrates its file here; DynamoDB only builds its
+/// client (no network I/O until the first request), so a cold start stays short.
+pub async fn open_store(config: &StoreConfig) -> Result<SharedStore, OpenStoreError> {
+    match config.backend() {
+        StoreBackend::Sqlite { path } => {
+            let store = SqliteStore::open(path)?;
+            tracing::info!(store = "sqlite", path = %path.display(), "store opened");
+            Ok(Arc::new(store))
+        }
+        StoreBackend::DynamoDb {
+            users_table,
+            orders_table,
+            idempotency_table,
+        } => {
+            let store = DynamoStore::from_env(TableNames {
+                users: users_table.clone(),
+                orders: orders_table.clone(),
+                idempotency: idempotency_table.clone(),
+            })
+            .await;
+            tracing::info!(
+                store = "dynamodb",
+                users_table,
+                orders_table,
+                idempotency_table,
+                "store opened"
+            );
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rill_core::{NewUser, PageRequest, Timestamp};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_sqlite_config_opens_a_working_store_and_creates_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig::sqlite(dir.path().join("nested/rill.db"));
+        let store = open_store(&config).await.unwrap();
+        let user = NewUser::parse("ann@example.com", "Ann")
+            .unwrap()
+            .into_user(Timestamp::now());
+        store.create_user(&user).await.unwrap();
+        assert_eq!(store.get_user(user.id).await.unwrap(), user);
+        let page = store.list_users(PageRequest::first(10)).await.unwrap();
+        assert_eq!(page.items.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_path_that_cannot_be_a_database_fails_with_a_message_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_db = dir.path().join("file.db");
+        std::fs::write(
+            &not_a_db,
+            b"this is not a database, just some text that is long enough",
+        )
+        .unwrap();
+        let err = match open_store(&StoreConfig::sqlite(&not_a_db)).await {
+            Ok(_) => panic!("a text file opened as a database"),
+            Err(err) => err,
+        };
+        assert!(err.to_string().contains("file.db"), "{err}");
+    }
+}
