@@ -259,7 +259,7 @@ pub async fn a_users_orders_list_newest_first_across_pages<S: FullStore>(store: 
         let other = new_order(&bob, "OTHER", 10_000 + i);
         store.create_order(&other, None).await.expect("create");
     }
-    expected.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+    expected.sort_by_key(|o| std::cmp::Reverse((o.created_at, o.id)));
     let filter = OrderFilter {
         user_id: Some(ada.id),
         ..OrderFilter::default()
@@ -313,7 +313,7 @@ pub async fn orders_filter_by_status_and_time_range<S: FullStore>(store: S) {
         let mut want: Vec<_> = all.iter().filter(|o| filter.matches(o)).cloned().collect();
         let mut got = all_orders(&store, &filter, 3).await;
         if filter.user_id.is_some() {
-            want.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+            want.sort_by_key(|o| std::cmp::Reverse((o.created_at, o.id)));
         } else {
             want.sort_by_key(|o| o.id);
             got.sort_by_key(|o| o.id);
