@@ -1,1 +1,94 @@
-//! placeholder
+//! The deployed store: rill-core's storage ports on Amazon DynamoDB.
+//!
+//! Three tables, each keyed by a string `pk` (see `docs/data-model.md` for the full design):
+//!
+//! - **users**: a user item per user (`USER#<id>`) and an email claim item per address
+//!   (`EMAIL#<key>`). Every write that touches an email moves its claim in the same
+//!   `TransactWriteItems`, so two users can never hold one address.
+//! - **orders**: one item per order, plus the `byUser` index (user id, then creation time and id) that
+//!   lists a user's orders newest first.
+//! - **idempotency**: one record per `Idempotency-Key`, written in the same transaction as the order it
+//!   created and expired by DynamoDB's TTL.
+//!
+//! Every method maps DynamoDB's answers to [`rill_core::DomainError`]: failed conditions become the
+//! domain outcome they stand for (conflict, precondition failed, not found), and everything else (an
+//! outage, throttling after the SDK's retries, a timeout, a corrupt item) becomes
+//! [`DomainError::Unavailable`](rill_core::DomainError::Unavailable) with a [`DynamoError`] source for
+//! the logs.
+
+mod attributes;
+mod client_config;
+mod error;
+mod idempotency_item;
+mod order_item;
+mod orders;
+mod paging;
+mod position;
+mod schema;
+mod transact;
+mod user_item;
+mod users;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::Client;
+
+pub use client_config::{configure, retry_config, timeout_config};
+pub use error::DynamoError;
+pub use schema::{BY_USER_INDEX, create_tables};
+
+/// The names of the three tables, which differ per stack (`RILL_USERS_TABLE`, `RILL_ORDERS_TABLE`,
+/// `RILL_IDEMPOTENCY_TABLE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    /// Users and their email claims.
+    pub users: String,
+    /// Orders, with the `byUser` index.
+    pub orders: String,
+    /// Idempotency records for `POST /orders`.
+    pub idempotency: String,
+}
+
+/// rill-core's ports on DynamoDB. Cheap to clone: the SDK client is shared.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    tables: TableNames,
+}
+
+impl DynamoStore {
+    /// A store on an existing client. The client's timeouts and retries are used as they are; see
+    /// [`configure`] for the ones this crate recommends.
+    pub fn new(client: Client, tables: TableNames) -> Self {
+        Self { client, tables }
+    }
+
+    /// A store on a client built from this SDK configuration.
+    pub fn from_sdk_config(config: &SdkConfig, tables: TableNames) -> Self {
+        Self::new(Client::new(config), tables)
+    }
+
+    /// A store on a client configured from the environment (region, credentials, and the endpoint from
+    /// `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL` when set), with [`configure`]'s timeouts and
+    /// retries.
+    ///
+    /// No network I/O happens here, so a Lambda cold start pays nothing for it: credentials are
+    /// resolved on the first request. The region comes from `AWS_REGION`, which Lambda always sets;
+    /// elsewhere, set it (or `AWS_EC2_METADATA_DISABLED=true`) so the SDK does not ask the instance
+    /// metadata service.
+    pub async fn from_env(tables: TableNames) -> Self {
+        let config = configure(aws_config::defaults(BehaviorVersion::latest()))
+            .load()
+            .await;
+        Self::from_sdk_config(&config, tables)
+    }
+
+    /// The SDK client this store uses.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The tables this store uses.
+    pub fn tables(&self) -> &TableNames {
+        &self.tables
+    }
+}
