@@ -1,1 +1,74 @@
-fn main() {}
+//! `rill-gateway`: serves a SAM template's REST API locally. See `rill-gateway --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use rill_gateway::cli::Cli;
+use rill_gateway::{Gateway, GatewayOptions, banner, config};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("RILL_GATEWAY_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("rill_gateway=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = cli.settings();
+    let config = config::load(&settings)?;
+    if settings.store == rill_gateway::settings::StoreKind::Sqlite {
+        std::fs::create_dir_all(&settings.data_dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", settings.data_dir.display()))?;
+    }
+    let gateway = Gateway::bind(config, &settings, GatewayOptions::default())
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!("cannot listen on {}:{}: {e}", settings.host, settings.port)
+        })?;
+    print!("{}", banner::render(&gateway, &settings));
+    if cli.check {
+        return Ok(());
+    }
+    println!(
+        "\nListening on {} (Ctrl-C stops the gateway and every function)",
+        gateway.url()
+    );
+    gateway.serve(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown_signal() {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the gateway");
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

@@ -1,0 +1,151 @@
+//! Command-line flags of `rill-gateway`, turned into [`Settings`].
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::settings::{DEFAULT_CONCURRENCY, DEFAULT_PORT, DEFAULT_REGION, Settings, StoreKind};
+
+/// Runs a SAM template's REST API locally: API Gateway (REST v1 events, response streaming) in front
+/// of the real function binaries, each run over the Lambda Runtime API. No Docker.
+#[derive(Debug, Parser)]
+#[command(name = "rill-gateway", version)]
+pub struct Cli {
+    /// The SAM template.
+    #[arg(long, default_value = "template.yaml")]
+    pub template: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// Directory with the function binaries named by Metadata.BuildProperties.Binary.
+    #[arg(long, env = "RILL_BIN_DIR", default_value = "target/debug")]
+    pub bin_dir: PathBuf,
+    /// Store the functions use.
+    #[arg(long, value_enum, default_value_t = Store::Sqlite)]
+    pub store: Store,
+    /// Directory for local data (the SQLite database).
+    #[arg(long, default_value = ".local")]
+    pub data_dir: PathBuf,
+    /// Environment overrides, in the JSON format of `sam local --env-vars`.
+    #[arg(long, value_name = "FILE")]
+    pub env_vars: Option<PathBuf>,
+    /// Template parameter values, as KEY=VALUE (repeatable).
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1.., value_parser = parse_key_value)]
+    pub parameter_overrides: Vec<(String, String)>,
+    /// Stage to serve instead of the API's StageName.
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Logical id of the API to serve, when the template has several.
+    #[arg(long)]
+    pub api: Option<String>,
+    /// Maximum instances of one function running at once (ReservedConcurrentExecutions lowers it).
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrency: u32,
+    /// How long a request waits for a busy function before a 429, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub queue_timeout_ms: u64,
+    /// AWS_REGION of the functions and AWS::Region of the template.
+    #[arg(long, default_value = DEFAULT_REGION)]
+    pub region: String,
+    /// RILL_CURSOR_KEY for the functions, when neither the template nor --env-vars sets one.
+    #[arg(long, env = "RILL_CURSOR_KEY", hide_env_values = true)]
+    pub cursor_key: Option<String>,
+    /// Read the template, print the routes and problems, and exit.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// `--store`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Store {
+    /// Embedded SQLite in --data-dir.
+    Sqlite,
+    /// DynamoDB (set AWS_ENDPOINT_URL for DynamoDB Local).
+    Dynamodb,
+}
+
+impl Cli {
+    /// The settings these flags describe.
+    pub fn settings(&self) -> Settings {
+        let mut settings = Settings::new(&self.template, &self.bin_dir, &self.data_dir);
+        settings.host = self.host;
+        settings.port = self.port;
+        settings.store = match self.store {
+            Store::Sqlite => StoreKind::Sqlite,
+            Store::Dynamodb => StoreKind::Dynamodb,
+        };
+        settings.env_vars = self.env_vars.clone();
+        settings.parameter_overrides = self
+            .parameter_overrides
+            .iter()
+            .cloned()
+            .collect::<BTreeMap<_, _>>();
+        settings.stage = self.stage.clone();
+        settings.api = self.api.clone();
+        settings.concurrency = self.concurrency;
+        settings.queue_timeout = Duration::from_millis(self.queue_timeout_ms);
+        settings.region = self.region.clone();
+        settings.cursor_key = self.cursor_key.clone();
+        settings
+    }
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let cli = Cli::try_parse_from(["rill-gateway"]).unwrap();
+        let settings = cli.settings();
+        assert_eq!(settings.port, 3000);
+        assert_eq!(settings.host.to_string(), "127.0.0.1");
+        assert_eq!(settings.store, StoreKind::Sqlite);
+        assert_eq!(settings.data_dir, PathBuf::from(".local"));
+        assert_eq!(settings.concurrency, 4);
+        assert_eq!(settings.template, PathBuf::from("template.yaml"));
+    }
+
+    #[test]
+    fn overrides_parse() {
+        let cli = Cli::try_parse_from([
+            "rill-gateway",
+            "--store",
+            "dynamodb",
+            "--parameter-overrides",
+            "StageName=prod",
+            "Architecture=x86_64",
+            "--stage",
+            "test",
+            "--concurrency",
+            "2",
+        ])
+        .unwrap();
+        let settings = cli.settings();
+        assert_eq!(settings.store, StoreKind::Dynamodb);
+        assert_eq!(settings.parameter_overrides["StageName"], "prod");
+        assert_eq!(settings.parameter_overrides["Architecture"], "x86_64");
+        assert_eq!(settings.stage.as_deref(), Some("test"));
+        assert_eq!(settings.concurrency, 2);
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        assert!(Cli::try_parse_from(["rill-gateway", "--parameter-overrides", "novalue"]).is_err());
+        assert!(Cli::try_parse_from(["rill-gateway", "--concurrency", "0"]).is_err());
+        assert!(Cli::try_parse_from(["rill-gateway", "--store", "postgres"]).is_err());
+    }
+}

@@ -1,0 +1,209 @@
+//! Finds the `AWS::Serverless::Api`, its stage and its OpenAPI definition.
+//!
+//! The definition comes from `DefinitionBody` (inline, or through
+//! `Fn::Transform: {Name: AWS::Include, Parameters: {Location: file}}` with the file relative to the
+//! template) or from `DefinitionUri` (a local file). As in AWS, intrinsics are evaluated in
+//! `DefinitionBody` and in included files, but not in a `DefinitionUri` file. `AWS::Include` does not
+//! accept short-form tags (`!Sub`) in the included file, so those get a warning: they work here but
+//! would fail to deploy.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{Diagnostics, read_yaml};
+use crate::settings::Settings;
+use crate::template::intrinsics::Evaluator;
+
+/// The API resource, resolved.
+#[derive(Debug)]
+pub(super) struct ApiDefinition {
+    pub logical_id: String,
+    pub stage: String,
+    pub definition: Value,
+    pub binary_media_types: Vec<String>,
+}
+
+pub(super) fn read_api(
+    evaluator: &Evaluator<'_>,
+    settings: &Settings,
+    base_dir: &Path,
+    diagnostics: &mut Diagnostics,
+) -> Option<ApiDefinition> {
+    let apis: Vec<&String> = evaluator
+        .resources()
+        .iter()
+        .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::Api"))
+        .map(|(id, _)| id)
+        .filter(|id| evaluator.resource_enabled(id).unwrap_or(true))
+        .collect();
+    let logical_id = match (&settings.api, apis.as_slice()) {
+        (Some(wanted), _) if apis.contains(&wanted) => wanted.clone(),
+        (Some(wanted), _) => {
+            diagnostics.error(format!(
+                "--api {wanted}: no AWS::Serverless::Api with that logical id"
+            ));
+            return None;
+        }
+        (None, [only]) => (*only).clone(),
+        (None, []) => {
+            diagnostics.error("the template has no AWS::Serverless::Api resource".to_owned());
+            return None;
+        }
+        (None, many) => {
+            let names: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+            diagnostics.error(format!(
+                "the template has several APIs ({}); choose one with --api",
+                names.join(", ")
+            ));
+            return None;
+        }
+    };
+    let resource = &evaluator.resources()[&logical_id];
+    let properties = resource.get("Properties").cloned().unwrap_or(Value::Null);
+
+    let stage = match (&settings.stage, properties.get("StageName")) {
+        (Some(stage), _) => stage.clone(),
+        (None, Some(value)) => match evaluator.eval_string(value) {
+            Ok(stage) => stage,
+            Err(e) => {
+                diagnostics.error(format!("{logical_id}.StageName: {e}; pass --stage"));
+                return None;
+            }
+        },
+        (None, None) => {
+            diagnostics.error(format!("{logical_id} has no StageName; pass --stage"));
+            return None;
+        }
+    };
+    if stage.is_empty()
+        || !stage
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        diagnostics.error(format!(
+            "stage `{stage}` must be letters, digits, `-` or `_`"
+        ));
+        return None;
+    }
+
+    let definition = if let Some(body) = properties.get("DefinitionBody") {
+        definition_body(evaluator, &logical_id, body, base_dir, diagnostics)?
+    } else if let Some(uri) = properties.get("DefinitionUri") {
+        let Some(location) = uri.as_str() else {
+            diagnostics.error(format!(
+                "{logical_id}.DefinitionUri: only a local file path is supported locally"
+            ));
+            return None;
+        };
+        local_file(&logical_id, location, base_dir, diagnostics)?.0
+    } else {
+        diagnostics.error(format!(
+            "{logical_id} has neither DefinitionBody nor DefinitionUri; routes from function Events are not read"
+        ));
+        return None;
+    };
+
+    let mut binary_media_types: Vec<String> = definition
+        .get("x-amazon-apigateway-binary-media-types")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    if let Some(types) = properties.get("BinaryMediaTypes") {
+        match evaluator.eval(types) {
+            Ok(Value::Array(types)) => binary_media_types.extend(
+                types
+                    .iter()
+                    .filter_map(Value::as_str)
+                    // SAM escapes `/` as `~1` in BinaryMediaTypes.
+                    .map(|t| t.replace("~1", "/")),
+            ),
+            Ok(other) => diagnostics.error(format!(
+                "{logical_id}.BinaryMediaTypes must be a list, found {other}"
+            )),
+            Err(e) => diagnostics.error(format!("{logical_id}.BinaryMediaTypes: {e}")),
+        }
+    }
+
+    Some(ApiDefinition {
+        logical_id,
+        stage,
+        definition,
+        binary_media_types,
+    })
+}
+
+fn definition_body(
+    evaluator: &Evaluator<'_>,
+    logical_id: &str,
+    body: &Value,
+    base_dir: &Path,
+    diagnostics: &mut Diagnostics,
+) -> Option<Value> {
+    let (document, origin) = match body.get("Fn::Transform") {
+        Some(transform) => {
+            if transform.get("Name").and_then(Value::as_str) != Some("AWS::Include") {
+                diagnostics.error(format!(
+                    "{logical_id}.DefinitionBody: only the AWS::Include transform is supported, found {}",
+                    transform.get("Name").unwrap_or(&Value::Null)
+                ));
+                return None;
+            }
+            let location = transform
+                .pointer("/Parameters/Location")
+                .map(|l| evaluator.eval_string(l));
+            let location = match location {
+                Some(Ok(location)) => location,
+                Some(Err(e)) => {
+                    diagnostics.error(format!("{logical_id}: AWS::Include Location: {e}"));
+                    return None;
+                }
+                None => {
+                    diagnostics.error(format!(
+                        "{logical_id}: AWS::Include needs Parameters.Location"
+                    ));
+                    return None;
+                }
+            };
+            let (document, short_forms) = local_file(logical_id, &location, base_dir, diagnostics)?;
+            if short_forms > 0 {
+                diagnostics.warn(format!(
+                    "{location} uses {short_forms} short-form tag(s) (like !Sub); AWS::Include accepts only the \
+                     long form (Fn::Sub), so deploying would fail"
+                ));
+            }
+            (document, location)
+        }
+        None => (body.clone(), format!("{logical_id}.DefinitionBody")),
+    };
+    let mut problems = Vec::new();
+    let evaluated = evaluator.eval_lenient(&document, "$", &mut problems);
+    for (path, problem) in problems {
+        diagnostics.warn(format!("{origin} {path}: {problem}"));
+    }
+    Some(evaluated)
+}
+
+fn local_file(
+    logical_id: &str,
+    location: &str,
+    base_dir: &Path,
+    diagnostics: &mut Diagnostics,
+) -> Option<(Value, usize)> {
+    if location.contains("://") {
+        diagnostics.error(format!(
+            "{logical_id}: definition location `{location}` is not a local file; only local paths are read"
+        ));
+        return None;
+    }
+    match read_yaml(&base_dir.join(location)) {
+        Ok(read) => Some(read),
+        Err(e) => {
+            diagnostics.error(format!("{logical_id}: {e}"));
+            None
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! The API as the gateway serves it, read from a SAM template and the OpenAPI definition it
+//! includes.
+//!
+//! Loading reports every problem at once (a list of errors and a list of warnings) instead of
+//! stopping at the first, because a template is usually fixed in one sitting. Errors are things that
+//! would also break in AWS or make the local run meaningless (an integration URI naming an unknown
+//! function, STREAM mode with a buffered URI); warnings are things that only matter locally (an
+//! environment variable that comes from Secrets Manager).
+
+mod api;
+mod env_vars;
+mod functions;
+mod integration;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+pub use env_vars::{EnvOverrides, EnvOverridesError};
+pub use functions::{
+    DEFAULT_FUNCTION_TIMEOUT, DEFAULT_MEMORY_MB, FunctionSpec, LOCAL_CURSOR_KEY, RILL_CURSOR_KEY,
+    RILL_SQLITE_PATH, RILL_STORE, sqlite_path, store_environment,
+};
+pub use integration::{DEFAULT_TIMEOUT as DEFAULT_INTEGRATION_TIMEOUT, Integration, TransferMode};
+
+use crate::routing::{Route, RouteMethod, RouteTable};
+use crate::settings::Settings;
+use crate::template::intrinsics::{Evaluator, PseudoParameters};
+use crate::template::yaml;
+
+/// The API to serve.
+#[derive(Debug)]
+pub struct ApiConfig {
+    /// The template it came from.
+    pub template_path: PathBuf,
+    /// Logical id of the `AWS::Serverless::Api`.
+    pub api_logical_id: String,
+    /// A stable stand-in for the REST API id (10 lowercase letters and digits, like AWS's).
+    pub api_id: String,
+    /// The stage served (`/{stage}/...`).
+    pub stage: String,
+    /// Resources and methods.
+    pub routes: RouteTable,
+    /// Every function of the template, by logical id.
+    pub functions: BTreeMap<String, Arc<FunctionSpec>>,
+    /// `binaryMediaTypes` of the API.
+    pub binary_media_types: Vec<String>,
+    /// The OpenAPI definition with intrinsics evaluated, for request validation.
+    pub definition: Arc<Value>,
+    /// Problems that do not stop the gateway.
+    pub warnings: Vec<String>,
+}
+
+/// Why the API cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not valid YAML or JSON.
+    #[error("{path}: {source}")]
+    Syntax {
+        path: String,
+        #[source]
+        source: yaml::YamlError,
+    },
+    /// The `--env-vars` file is unusable.
+    #[error(transparent)]
+    EnvVars(#[from] EnvOverridesError),
+    /// The template has errors; each line names the resource or path.
+    #[error("{} has {} configuration error(s):\n  - {}", .path, .errors.len(), .errors.join("\n  - "))]
+    Invalid { path: String, errors: Vec<String> },
+}
+
+/// Collected errors and warnings.
+#[derive(Debug, Default)]
+pub(crate) struct Diagnostics {
+    errors: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl Diagnostics {
+    pub(crate) fn error(&mut self, message: String) {
+        self.errors.push(message);
+    }
+
+    pub(crate) fn warn(&mut self, message: String) {
+        self.warnings.push(message);
+    }
+}
+
+/// HTTP methods an OpenAPI path item may define, and the key API Gateway uses for `ANY`.
+const OPERATION_KEYS: [&str; 8] = [
+    "get",
+    "put",
+    "post",
+    "delete",
+    "options",
+    "head",
+    "patch",
+    "x-amazon-apigateway-any-method",
+];
+
+/// Reads the template named in `settings` and everything it refers to.
+pub fn load(settings: &Settings) -> Result<ApiConfig, ConfigError> {
+    let template_path = settings.template.clone();
+    let template = read_yaml(&template_path)?.0;
+    let overrides = match &settings.env_vars {
+        Some(path) => EnvOverrides::load(path)?,
+        None => EnvOverrides::default(),
+    };
+    let pseudo = PseudoParameters {
+        region: settings.region.clone(),
+        ..PseudoParameters::default()
+    };
+    let evaluator = Evaluator::new(&template, &settings.parameter_overrides, pseudo);
+    let mut diagnostics = Diagnostics::default();
+
+    let declared = template.get("Parameters").and_then(Value::as_object);
+    for name in settings.parameter_overrides.keys() {
+        if !declared.is_some_and(|d| d.contains_key(name)) {
+            diagnostics.warn(format!(
+                "parameter override `{name}` names no template parameter"
+            ));
+        }
+    }
+
+    let globals = template
+        .pointer("/Globals/Function")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let functions =
+        functions::read_functions(&evaluator, &globals, settings, &overrides, &mut diagnostics);
+    for unknown in overrides.unknown_functions(&functions) {
+        diagnostics.warn(format!("--env-vars section `{unknown}` names no function"));
+    }
+
+    let base_dir = template_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let api = api::read_api(&evaluator, settings, &base_dir, &mut diagnostics);
+    let Some(api) = api else {
+        return Err(invalid(&template_path, diagnostics));
+    };
+
+    let by_name: BTreeMap<String, String> = functions
+        .values()
+        .map(|f| (f.name.clone(), f.logical_id.clone()))
+        .collect();
+    let routes = read_routes(&api.definition, &by_name, &mut diagnostics);
+    for route in &routes {
+        let function = &functions[&route.integration.function];
+        match &function.executable {
+            None => diagnostics.error(format!(
+                "{} {}: function {} has no Metadata.BuildProperties.Binary, so no binary runs it",
+                route.method, route.resource_path, function.logical_id
+            )),
+            Some(path) if !path.is_file() => diagnostics.warn(format!(
+                "{}: binary {} does not exist yet (build it, or point --bin-dir at it)",
+                function.logical_id,
+                path.display()
+            )),
+            Some(_) => {}
+        }
+    }
+    let table = match RouteTable::new(routes) {
+        Ok(table) => table,
+        Err(e) => {
+            diagnostics.error(e.to_string());
+            RouteTable::default()
+        }
+    };
+    if !diagnostics.errors.is_empty() {
+        return Err(invalid(&template_path, diagnostics));
+    }
+    let mut warnings = diagnostics.warnings;
+    warnings.dedup();
+    Ok(ApiConfig {
+        template_path,
+        api_id: api_id(&api.logical_id),
+        api_logical_id: api.logical_id,
+        stage: api.stage,
+        routes: table,
+        functions: functions
+            .into_iter()
+            .map(|(k, v)| (k, Arc::new(v)))
+            .collect(),
+        binary_media_types: api.binary_media_types,
+        definition: Arc::new(api.definition),
+        warnings,
+    })
+}
+
+fn invalid(path: &Path, diagnostics: Diagnostics) -> ConfigError {
+    ConfigError::Invalid {
+        path: path.display().to_string(),
+        errors: diagnostics.errors,
+    }
+}
+
+/// Reads a YAML or JSON file; returns the value and the number of short-form tags it used.
+pub(crate) fn read_yaml(path: &Path) -> Result<(Value, usize), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    yaml::parse_counting_short_forms(&text).map_err(|source| ConfigError::Syntax {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Every `(path, method)` of the definition with a Lambda proxy integration.
+fn read_routes(
+    definition: &Value,
+    functions: &BTreeMap<String, String>,
+    diagnostics: &mut Diagnostics,
+) -> Vec<Route> {
+    let Some(paths) = definition.get("paths").and_then(Value::as_object) else {
+        diagnostics.error("the API definition has no `paths`".to_owned());
+        return Vec::new();
+    };
+    let mut routes = Vec::new();
+    for (path, item) in paths {
+        let Some(item) = item.as_object() else {
+            diagnostics.error(format!("paths.{path} must be an object"));
+            continue;
+        };
+        for (key, operation) in item {
+            let key_lower = key.to_ascii_lowercase();
+            if !OPERATION_KEYS.contains(&key_lower.as_str()) {
+                continue;
+            }
+            let method = if key_lower == "x-amazon-apigateway-any-method" {
+                RouteMethod::Any
+            } else {
+                RouteMethod::Exact(
+                    key_lower
+                        .to_ascii_uppercase()
+                        .parse()
+                        .expect("known method names parse"),
+                )
+            };
+            let label = format!("{method} {path}");
+            let Some(integration) = operation.get("x-amazon-apigateway-integration") else {
+                diagnostics.warn(format!(
+                    "{label}: no x-amazon-apigateway-integration; not served"
+                ));
+                continue;
+            };
+            match integration::parse(integration, functions) {
+                Ok(integration::Parsed::Lambda(integration, warnings)) => {
+                    for warning in warnings {
+                        diagnostics.warn(format!("{label}: {warning}"));
+                    }
+                    routes.push(Route {
+                        method,
+                        resource_path: path.clone(),
+                        operation_pointer: format!("/paths/{}/{key}", escape_pointer(path)),
+                        integration,
+                    });
+                }
+                Ok(integration::Parsed::Unsupported(reason)) => {
+                    diagnostics.warn(format!("{label}: {reason}; not served"));
+                }
+                Err(reason) => diagnostics.error(format!("{label}: {reason}")),
+            }
+        }
+    }
+    routes
+}
+
+/// Escapes a JSON pointer token (RFC 6901).
+fn escape_pointer(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// A stable, AWS-shaped REST API id derived from the API's logical id.
+fn api_id(logical_id: &str) -> String {
+    // FNV-1a: stable across runs and platforms, unlike the std hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in logical_id.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..10)
+        .map(|_| {
+            let c = ALPHABET[(hash % 36) as usize] as char;
+            hash /= 36;
+            c
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_ids_are_stable_and_aws_shaped() {
+        let id = api_id("Api");
+        assert_eq!(id, api_id("Api"));
+        assert_ne!(id, api_id("OtherApi"));
+        assert_eq!(id.len(), 10);
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
+    }
+
+    #[test]
+    fn json_pointer_tokens_escape_slashes_and_tildes() {
+        assert_eq!(escape_pointer("/users/{userId}"), "~1users~1{userId}");
+        assert_eq!(escape_pointer("/a~b"), "~1a~0b");
+    }
+}

@@ -1,0 +1,473 @@
+//! The front door: an HTTP/1.1 server that serves `http://HOST:PORT/{stage}/...` like an
+//! `execute-api` endpoint.
+//!
+//! Per request, in API Gateway's order: stage and route (403 `Missing Authentication Token` when
+//! either is unknown), body size (413 above 10 MB), the request guards (SigV4, validation), the
+//! proxy event (413 when it exceeds Lambda's 6 MB invoke limit), then the invocation and the
+//! mapping of its outcome (see `integration`). Each request gets a span with its request id and
+//! route, and one access log line.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, Request, Response};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::Instrument as _;
+
+use crate::config::ApiConfig;
+use crate::event::{self, EventInput};
+use crate::gateway_response::GatewayResponse;
+use crate::guard::{GuardRequest, RequestGuard, run_guards};
+use crate::integration::{self, GatewayBody, ResponseContext};
+use crate::lambda::{Functions, InstanceContext, InvokeRequest, LogSink, StdoutSink};
+use crate::settings::Settings;
+
+/// API Gateway's payload quota for a request body.
+pub const MAX_REQUEST_BODY: usize = 10 * 1024 * 1024;
+/// Lambda's limit for a synchronous invocation's event.
+pub const MAX_EVENT: usize = 6 * 1024 * 1024;
+/// How long open connections get to finish once shutdown starts.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// What the gateway is built with besides configuration.
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    /// Checks run before each invocation, in order.
+    pub guards: Vec<Arc<dyn RequestGuard>>,
+    /// Where function output goes.
+    pub logs: Arc<dyn LogSink>,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        Self {
+            guards: crate::default_guards(),
+            logs: Arc::new(StdoutSink),
+        }
+    }
+}
+
+/// A bound, not yet serving, gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    listener: TcpListener,
+    state: Arc<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    config: ApiConfig,
+    functions: Functions,
+    guards: Vec<Arc<dyn RequestGuard>>,
+    port: u16,
+}
+
+/// A cheap view of a serving gateway, for tests and tools.
+#[derive(Debug, Clone)]
+pub struct GatewayHandle {
+    state: Arc<State>,
+}
+
+impl GatewayHandle {
+    /// Process ids of every running function instance.
+    pub fn instance_pids(&self) -> Vec<u32> {
+        self.state.functions.pids()
+    }
+}
+
+impl Gateway {
+    /// Binds the listener and prepares the function pools. Nothing is spawned until the first
+    /// request for a function.
+    pub async fn bind(
+        config: ApiConfig,
+        settings: &Settings,
+        options: GatewayOptions,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind((settings.host, settings.port)).await?;
+        let port = listener.local_addr()?.port();
+        let working_dir = config
+            .template_path
+            .parent()
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    std::path::Path::new(".")
+                } else {
+                    p
+                }
+            })
+            .unwrap_or(std::path::Path::new("."))
+            .to_path_buf();
+        let context = InstanceContext {
+            region: settings.region.clone(),
+            working_dir: std::path::absolute(&working_dir).unwrap_or(working_dir),
+            logs: options.logs,
+        };
+        let functions = Functions::new(
+            &config.functions,
+            settings.concurrency,
+            settings.queue_timeout,
+            context,
+        );
+        Ok(Self {
+            listener,
+            state: Arc::new(State {
+                config,
+                functions,
+                guards: options.guards,
+                port,
+            }),
+        })
+    }
+
+    /// The address the gateway listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The base URL of the stage: `http://127.0.0.1:3000/dev`.
+    pub fn url(&self) -> String {
+        format!("http://{}/{}", self.local_addr(), self.state.config.stage)
+    }
+
+    /// The API being served.
+    pub fn config(&self) -> &ApiConfig {
+        &self.state.config
+    }
+
+    /// The guards in use.
+    pub fn guards(&self) -> &[Arc<dyn RequestGuard>] {
+        &self.state.guards
+    }
+
+    /// The effective concurrency of a function.
+    pub fn concurrency(&self, function: &str) -> Option<u32> {
+        self.state.functions.concurrency(function)
+    }
+
+    /// A handle that outlives [`Gateway::serve`]'s borrow.
+    pub fn handle(&self) -> GatewayHandle {
+        GatewayHandle {
+            state: self.state.clone(),
+        }
+    }
+
+    /// Serves until `shutdown` completes, then stops every function instance (killing and reaping
+    /// each process) and closes the remaining connections.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let (stop, stopping) = watch::channel(false);
+        let mut connections = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(error) => {
+                            tracing::warn!(%error, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let state = self.state.clone();
+                    let mut stopping = stopping.clone();
+                    connections.spawn(async move {
+                        let service = service_fn(move |request| {
+                            let state = state.clone();
+                            async move { Ok::<_, Infallible>(state.handle(request, peer).await) }
+                        });
+                        let connection = http1::Builder::new()
+                            .keep_alive(true)
+                            .serve_connection(TokioIo::new(stream), service);
+                        tokio::pin!(connection);
+                        let result = tokio::select! {
+                            result = connection.as_mut() => result,
+                            _ = stopping.changed() => {
+                                connection.as_mut().graceful_shutdown();
+                                connection.await
+                            }
+                        };
+                        if let Err(error) = result {
+                            tracing::debug!(%error, "connection ended with an error");
+                        }
+                    });
+                }
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                () = &mut shutdown => break,
+            }
+        }
+        drop(self.listener);
+        tracing::info!("shutting down: stopping function instances");
+        self.state.functions.shutdown().await;
+        let _ = stop.send(true);
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            connections.abort_all();
+        }
+        Ok(())
+    }
+}
+
+impl State {
+    async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<GatewayBody> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let span = tracing::info_span!(
+            "request",
+            request_id = %request_id,
+            method = %request.method(),
+            path = %request.uri().path(),
+            route = tracing::field::Empty,
+            function = tracing::field::Empty,
+        );
+        async {
+            let started = tokio::time::Instant::now();
+            let method = request.method().clone();
+            let response = self.respond(request, peer, &request_id).await;
+            tracing::info!(
+                status = response.status().as_u16(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "{method} answered"
+            );
+            response
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn respond(
+        &self,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+        request_id: &str,
+    ) -> Response<GatewayBody> {
+        let gateway = |response: GatewayResponse| response.into_response(request_id);
+        let started = tokio::time::Instant::now();
+        let received_at = time::OffsetDateTime::now_utc();
+        let config = &self.config;
+
+        let Some(path) = strip_stage(request.uri().path(), &config.stage) else {
+            return gateway(GatewayResponse::missing_authentication_token());
+        };
+        let path = path.to_owned();
+        let Some(found) = config.routes.find(request.method(), &path) else {
+            return gateway(GatewayResponse::missing_authentication_token());
+        };
+        let route = found.route;
+        let span = tracing::Span::current();
+        span.record(
+            "route",
+            tracing::field::display(format_args!("{} {}", route.method, route.resource_path)),
+        );
+        span.record("function", route.integration.function.as_str());
+
+        let (parts, body) = request.into_parts();
+        let body = match read_body(&parts.headers, body).await {
+            Ok(body) => body,
+            Err(response) => return gateway(response),
+        };
+
+        let identity = match run_guards(
+            &self.guards,
+            &GuardRequest {
+                method: &parts.method,
+                uri: &parts.uri,
+                headers: &parts.headers,
+                body: &body,
+                route,
+                path_parameters: &found.path_parameters,
+                definition: &config.definition,
+                stage: &config.stage,
+            },
+        ) {
+            Ok(identity) => identity,
+            Err(response) => return gateway(response),
+        };
+
+        let trace_id = trace_id(&parts.headers);
+        let headers = forwarded_headers(&parts.headers, peer, self.port, &trace_id);
+        let event = event::build(&EventInput {
+            method: &parts.method,
+            path: &path,
+            query: parts.uri.query(),
+            headers: &headers,
+            body: &body,
+            route,
+            path_parameters: &found.path_parameters,
+            stage: &config.stage,
+            api_id: &config.api_id,
+            request_id,
+            source_ip: peer.ip(),
+            received_at,
+            identity: &identity,
+            binary_media_types: &config.binary_media_types,
+        });
+        let event = Bytes::from(serde_json::to_vec(&event).expect("JSON values serialize"));
+        if event.len() > MAX_EVENT {
+            tracing::warn!(
+                bytes = event.len(),
+                "the event exceeds Lambda's 6 MB invocation payload limit"
+            );
+            return gateway(GatewayResponse::request_too_large());
+        }
+
+        let outcome = self.functions.invoke(
+            &route.integration.function,
+            InvokeRequest {
+                request_id: request_id.to_owned(),
+                event,
+                trace_id: format!(
+                    "{trace_id};Parent={};Sampled=0",
+                    &uuid::Uuid::new_v4().simple().to_string()[..16]
+                ),
+            },
+        );
+        let accept = parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok());
+        integration::respond(
+            outcome,
+            &ResponseContext {
+                request_id,
+                trace_id: &trace_id,
+                transfer_mode: route.integration.transfer_mode,
+                deadline: started + route.integration.timeout,
+                accept,
+                binary_media_types: &config.binary_media_types,
+            },
+        )
+        .await
+    }
+}
+
+/// The path after `/{stage}`, or `None` when the request names another stage.
+fn strip_stage<'p>(path: &'p str, stage: &str) -> Option<&'p str> {
+    let rest = path.strip_prefix('/')?.strip_prefix(stage)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+/// Reads the request body, enforcing the 10 MB payload quota.
+async fn read_body(headers: &HeaderMap, body: Incoming) -> Result<Bytes, GatewayResponse> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_REQUEST_BODY as u64) {
+        return Err(GatewayResponse::request_too_large());
+    }
+    match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(GatewayResponse::request_too_large()),
+        Err(error) => {
+            tracing::debug!(%error, "could not read the request body");
+            Err(GatewayResponse::new(
+                http::StatusCode::BAD_REQUEST,
+                "Bad Request",
+                None,
+            ))
+        }
+    }
+}
+
+/// The client's trace header, or a new X-Ray root id.
+fn trace_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.starts_with("Root="))
+        .map(|v| v.split(';').next().unwrap_or(v).to_owned())
+        .unwrap_or_else(|| {
+            let epoch = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            let random = uuid::Uuid::new_v4().simple().to_string();
+            format!("Root=1-{epoch:08x}-{}", &random[..24])
+        })
+}
+
+/// The request headers plus those API Gateway adds on the way to the function.
+fn forwarded_headers(
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    port: u16,
+    trace_id: &str,
+) -> HeaderMap {
+    let mut headers = headers.clone();
+    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(existing) => format!("{existing}, {}", peer.ip()),
+        None => peer.ip().to_string(),
+    };
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    };
+    set("x-forwarded-for", forwarded_for);
+    set("x-forwarded-port", port.to_string());
+    set("x-forwarded-proto", "http".to_owned());
+    set("x-amzn-trace-id", trace_id.to_owned());
+    headers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stage_must_be_a_whole_first_segment() {
+        assert_eq!(strip_stage("/dev/users", "dev"), Some("/users"));
+        assert_eq!(strip_stage("/dev", "dev"), Some(""));
+        assert_eq!(strip_stage("/dev/", "dev"), Some("/"));
+        assert_eq!(strip_stage("/devx/users", "dev"), None);
+        assert_eq!(strip_stage("/prod/users", "dev"), None);
+        assert_eq!(strip_stage("/users", "dev"), None);
+    }
+
+    #[test]
+    fn a_new_trace_id_has_the_x_ray_shape_and_a_client_one_is_kept() {
+        let id = trace_id(&HeaderMap::new());
+        let parts: Vec<&str> = id.trim_start_matches("Root=").split('-').collect();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[1].len(), 8);
+        assert_eq!(parts[2].len(), 24);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-amzn-trace-id",
+            "Root=1-abc-def;Sampled=1".parse().unwrap(),
+        );
+        assert_eq!(trace_id(&headers), "Root=1-abc-def");
+    }
+
+    #[test]
+    fn forwarded_headers_append_the_client_address() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "203.0.113.1".parse().unwrap());
+        let out = forwarded_headers(
+            &headers,
+            "127.0.0.1:5555".parse().unwrap(),
+            3000,
+            "Root=1-a-b",
+        );
+        assert_eq!(out["x-forwarded-for"], "203.0.113.1, 127.0.0.1");
+        assert_eq!(out["x-forwarded-port"], "3000");
+        assert_eq!(out["x-forwarded-proto"], "http");
+    }
+}
