@@ -5,7 +5,9 @@
 //! (`W/"3"`) is accepted because some proxies weaken tags on the way back to the client; the version
 //! number inside is what matters. A list of several tags cannot name one version, so it is refused.
 
+use lambda_http::Response;
 use lambda_http::http::HeaderValue;
+use lambda_http::http::header::ETAG;
 
 use crate::Problem;
 
@@ -16,6 +18,12 @@ pub const IF_MATCH: &str = "If-Match";
 pub fn etag(version: u64) -> HeaderValue {
     // Digits and quotes are always a valid header value.
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// The response with the `ETag` of a record at `version`.
+pub fn with_etag<B>(mut response: Response<B>, version: u64) -> Response<B> {
+    response.headers_mut().insert(ETAG, etag(version));
+    response
 }
 
 /// The version an `If-Match` header requires. `None` when there is no header or it is `*`.

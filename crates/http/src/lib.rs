@@ -23,11 +23,14 @@ pub mod request;
 pub mod store;
 pub mod tracing;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use self::tracing::{init_tracing, traced};
 pub use config::{ConfigError, StoreBackend, StoreConfig};
 pub use dispatch::RouteTable;
-pub use etag::{etag, parse_if_match};
-pub use json::{json_response, parse_json};
+pub use etag::{etag, parse_if_match, with_etag};
+pub use json::{check_accepts_json, json_response, parse_json};
 pub use pagination::{PageQuery, page_response};
 pub use problem::Problem;
 pub use store::{FullStore, OpenStoreError, SharedStore, open_store};

@@ -252,7 +252,7 @@ impl From<&DomainError> for Problem {
             DomainError::PreconditionFailed => Self::precondition_failed(),
             DomainError::IdempotencyKeyReused => Self::idempotency_key_reused(),
             DomainError::Unavailable { source } => {
-                tracing::error!(error = %ErrorChain(source.as_ref()), "the store is unavailable");
+                tracing::error!(error = %error_chain(source.as_ref()), "the store is unavailable");
                 Self::unavailable()
             }
         }
@@ -278,7 +278,13 @@ fn sentence(error: &DomainError) -> String {
     }
 }
 
-/// Formats an error with its sources, `outer: inner: root`, for the logs.
+/// An error with its sources, `outer: inner: root`, for the logs.
+pub fn error_chain<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl std::fmt::Display + 'a {
+    ErrorChain(error)
+}
+
 struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
 
 impl std::fmt::Display for ErrorChain<'_> {

@@ -1,0 +1,186 @@
+//! Test support for handler tests (feature `testing`): REST (v1) API Gateway events built from real
+//! event fixtures, and responses read back as JSON.
+//!
+//! A test starts from a fixture file, the JSON API Gateway sends for one route, and changes only
+//! what the case is about (a path parameter, a header, the body). The event then goes through
+//! lambda_http's own deserializer, exactly as the runtime would deliver it, so tests see the same
+//! `Request` the deployed function sees: stage-prefixed URI, merged header maps, null maps.
+
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use lambda_http::http::{HeaderMap, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Map, Value, json};
+
+/// A REST (v1) proxy event being prepared for one test.
+#[derive(Debug, Clone)]
+pub struct ApiGatewayEvent(Value);
+
+impl ApiGatewayEvent {
+    /// Reads an event fixture. Panics with the path when it is missing or not JSON.
+    pub fn fixture(path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()));
+        Self::from_json(&text)
+    }
+
+    /// An event from JSON text.
+    pub fn from_json(text: &str) -> Self {
+        let value: Value = serde_json::from_str(text).expect("a fixture is a JSON event");
+        assert!(value.is_object(), "a fixture is a JSON object");
+        Self(value)
+    }
+
+    /// The event as JSON.
+    pub fn json(&self) -> &Value {
+        &self.0
+    }
+
+    /// Sets a path parameter, and puts its new value where the old one stood in `path` and
+    /// `requestContext.path`.
+    pub fn path_param(mut self, name: &str, value: &str) -> Self {
+        let old = self.0["pathParameters"][name].as_str().map(str::to_owned);
+        if let Some(old) = old.filter(|o| !o.is_empty()) {
+            for pointer in ["/path", "/requestContext/path"] {
+                if let Some(Value::String(path)) = self.0.pointer_mut(pointer) {
+                    *path = path.replace(&old, value);
+                }
+            }
+        }
+        object(&mut self.0, "pathParameters").insert(name.to_owned(), json!(value));
+        self
+    }
+
+    /// Sets a query parameter to one value.
+    pub fn query(self, name: &str, value: &str) -> Self {
+        self.query_values(name, &[value])
+    }
+
+    /// Sets a query parameter to several values, as `?name=a&name=b` arrives.
+    pub fn query_values(mut self, name: &str, values: &[&str]) -> Self {
+        if let Some(last) = values.last() {
+            object(&mut self.0, "queryStringParameters").insert(name.to_owned(), json!(last));
+        }
+        object(&mut self.0, "multiValueQueryStringParameters")
+            .insert(name.to_owned(), json!(values));
+        self
+    }
+
+    /// Sets a header in both header maps, replacing any value under any spelling of its name.
+    pub fn header(self, name: &str, value: &str) -> Self {
+        let mut event = self.without_header(name);
+        object(&mut event.0, "headers").insert(name.to_owned(), json!(value));
+        object(&mut event.0, "multiValueHeaders").insert(name.to_owned(), json!([value]));
+        event
+    }
+
+    /// Removes a header from both header maps.
+    pub fn without_header(mut self, name: &str) -> Self {
+        for map in ["headers", "multiValueHeaders"] {
+            if let Some(Value::Object(headers)) = self.0.get_mut(map) {
+                headers.retain(|key, _| !key.eq_ignore_ascii_case(name));
+            }
+        }
+        self
+    }
+
+    /// Sets a text body.
+    pub fn body(mut self, body: &str) -> Self {
+        self.0["body"] = json!(body);
+        self.0["isBase64Encoded"] = json!(false);
+        self
+    }
+
+    /// Sets a body API Gateway passes base64-encoded (a binary media type).
+    pub fn binary_body(mut self, body: &[u8]) -> Self {
+        self.0["body"] = json!(STANDARD.encode(body));
+        self.0["isBase64Encoded"] = json!(true);
+        self
+    }
+
+    /// Removes the body.
+    pub fn no_body(mut self) -> Self {
+        self.0["body"] = Value::Null;
+        self
+    }
+
+    /// Sets the method, as API Gateway reports it in both places.
+    pub fn method(mut self, method: &str) -> Self {
+        self.0["httpMethod"] = json!(method);
+        object(&mut self.0, "requestContext").insert("httpMethod".into(), json!(method));
+        self
+    }
+
+    /// Sets the matched resource path, in both places.
+    pub fn resource(mut self, resource: &str) -> Self {
+        self.0["resource"] = json!(resource);
+        object(&mut self.0, "requestContext").insert("resourcePath".into(), json!(resource));
+        self
+    }
+
+    /// The `Request` lambda_http builds from this event.
+    pub fn into_request(self) -> Request {
+        lambda_http::request::from_str(&self.0.to_string())
+            .expect("lambda_http accepts the event as a REST API event")
+    }
+}
+
+/// The object at `key`, turning a `null` or missing member into `{}`.
+fn object<'a>(value: &'a mut Value, key: &str) -> &'a mut Map<String, Value> {
+    let slot = &mut value[key];
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    match slot {
+        Value::Object(map) => map,
+        _ => unreachable!("the slot was just made an object"),
+    }
+}
+
+/// A response, read back for assertions.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    /// The body as text; empty when there is none.
+    pub text: String,
+    /// The body as JSON; `Null` when it is empty or not JSON.
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn from_response(response: Response<Body>) -> Self {
+        let (parts, body) = response.into_parts();
+        let text = String::from_utf8_lossy(body.as_ref()).into_owned();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Self {
+            status: parts.status,
+            headers: parts.headers,
+            text,
+            body,
+        }
+    }
+
+    /// A header as text, if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The problem `type` slug (`not-found` for `urn:rill:problem:not-found`), if this is a problem.
+    pub fn problem_slug(&self) -> Option<&str> {
+        self.body["type"]
+            .as_str()?
+            .strip_prefix(crate::problem::PROBLEM_TYPE_PREFIX)
+    }
+
+    /// The `field` of each entry of a problem's `errors`.
+    pub fn error_fields(&self) -> Vec<&str> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default()
+    }
+}
