@@ -1,0 +1,244 @@
+//! Every example in `openapi/api.yaml` is valid against the schema it illustrates, and the streamed
+//! export examples have the shape the export function writes.
+
+use rill_api_contract::examples::{collect, unreferenced_component_examples};
+use rill_api_contract::schema::SchemaSet;
+use rill_api_contract::spec::ApiSpec;
+use serde_json::{Value, json};
+
+fn spec() -> ApiSpec {
+    ApiSpec::load(&rill_api_contract::api_definition_path()).expect("openapi/api.yaml loads")
+}
+
+#[test]
+fn every_example_in_the_definition_validates_against_its_schema() {
+    // Given every example, wherever it sits, with the schema beside it
+    let spec = spec();
+    let schemas = SchemaSet::from_document(spec.document());
+    let cases = collect(spec.document()).expect("examples are well formed");
+    assert!(cases.len() > 50, "only {} examples found", cases.len());
+
+    // When each is validated
+    let mut failures = Vec::new();
+    for case in &cases {
+        let violations = schemas
+            .violations(&case.schema, &case.value)
+            .expect("schema compiles");
+        if !violations.is_empty() {
+            failures.push(format!("{}:\n  {}", case.location, violations.join("\n  ")));
+        }
+    }
+
+    // Then none breaks its schema
+    assert!(
+        failures.is_empty(),
+        "invalid examples:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_named_example_is_used_somewhere() {
+    let spec = spec();
+    assert_eq!(
+        unreferenced_component_examples(spec.document()),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn every_json_body_of_every_operation_has_an_example() {
+    // Given every request and response body in a JSON media type
+    let spec = spec();
+    let mut missing = Vec::new();
+    for operation in spec.operations() {
+        let mut bodies = Vec::new();
+        if let Some(body) = operation.body.get("requestBody") {
+            bodies.push(("request".to_owned(), spec.resolve(body).unwrap()));
+        }
+        for (status, response) in operation.body["responses"].as_object().unwrap() {
+            bodies.push((status.clone(), spec.resolve(response).unwrap()));
+        }
+        // Then each carries at least one example
+        for (which, body) in bodies {
+            for (media_type, media) in body
+                .get("content")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                if media.get("example").is_none() && media.get("examples").is_none() {
+                    missing.push(format!("{} {which} {media_type}", operation.label()));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "bodies without examples: {missing:#?}");
+}
+
+#[test]
+fn the_schemas_accept_what_the_code_accepts_at_each_bound_and_refuse_one_past_it() {
+    // Given the request schemas and bodies at the edges of the domain rules in rill-core
+    let spec = spec();
+    let schemas = SchemaSet::from_document(spec.document());
+    let valid = |name: &str, value: Value| {
+        let schema = json!({"$ref": format!("#/components/schemas/{name}")});
+        schemas.violations(&schema, &value).unwrap().is_empty()
+    };
+    let user = "0190a5e2-7c1b-7a3e-9f1d-2b4c6d8e0a11";
+    let order = |sku: &str, quantity: i64, unit_price: i64, lines: usize| {
+        json!({
+            "userId": user,
+            "currency": "EUR",
+            "items": vec![json!({"sku": sku, "quantity": quantity, "unitPrice": unit_price}); lines],
+        })
+    };
+
+    // Then each bound is where the code puts it
+    assert!(valid(
+        "NewUser",
+        json!({"email": "a@b.co", "name": "é".repeat(200)})
+    ));
+    assert!(!valid(
+        "NewUser",
+        json!({"email": "a@b.co", "name": "é".repeat(201)})
+    ));
+    assert!(!valid("NewUser", json!({"email": "a@b.co", "name": ""})));
+    let long_email = format!("{}@example.com", "a".repeat(254 - "@example.com".len()));
+    assert!(valid("NewUser", json!({"email": long_email, "name": "A"})));
+    assert!(!valid(
+        "NewUser",
+        json!({"email": format!("a{long_email}"), "name": "A"})
+    ));
+    assert!(!valid(
+        "NewUser",
+        json!({"email": "a@b.co", "name": "A", "admin": true})
+    ));
+    assert!(!valid("UserPatch", json!({})));
+    assert!(valid("UserPatch", json!({"name": "B"})));
+
+    assert!(valid(
+        "NewOrder",
+        order(&"A".repeat(64), 10_000, 1_000_000_000_000, 100)
+    ));
+    assert!(valid("NewOrder", order("a.b_c-D9", 1, 0, 1)));
+    assert!(!valid("NewOrder", order(&"A".repeat(65), 1, 1, 1)));
+    assert!(!valid("NewOrder", order("", 1, 1, 1)));
+    assert!(!valid("NewOrder", order("A B", 1, 1, 1)));
+    assert!(!valid("NewOrder", order("A", 0, 1, 1)));
+    assert!(!valid("NewOrder", order("A", 10_001, 1, 1)));
+    assert!(!valid("NewOrder", order("A", 1, -1, 1)));
+    assert!(!valid("NewOrder", order("A", 1, 1_000_000_000_001, 1)));
+    assert!(!valid("NewOrder", order("A", 1, 1, 0)));
+    assert!(!valid("NewOrder", order("A", 1, 1, 101)));
+    assert!(!valid(
+        "NewOrder",
+        json!({"userId": user, "currency": "eur", "items": [{"sku": "A", "quantity": 1, "unitPrice": 1}]})
+    ));
+    assert!(!valid(
+        "NewOrder",
+        json!({"userId": user.to_uppercase(), "currency": "EUR", "items": [{"sku": "A", "quantity": 1, "unitPrice": 1}]})
+    ));
+    assert!(!valid(
+        "NewOrder",
+        json!({"userId": user, "currency": "EUR", "total": 1, "items": [{"sku": "A", "quantity": 1, "unitPrice": 1}]})
+    ));
+
+    for status in ["pending", "paid", "shipped", "delivered", "cancelled"] {
+        assert!(valid("OrderPatch", json!({"status": status})));
+    }
+    assert!(!valid("OrderPatch", json!({"status": "refunded"})));
+}
+
+#[test]
+fn the_status_enum_lists_exactly_the_statuses_of_the_domain() {
+    let spec = spec();
+    let listed: Vec<&str> = spec.document()["components"]["schemas"]["OrderStatus"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let domain: Vec<&str> = rill_core::OrderStatus::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    assert_eq!(listed, domain);
+}
+
+#[test]
+fn ndjson_export_examples_are_records_then_one_end_trailer_with_their_count() {
+    // Given the NDJSON examples of both exports and the line schemas documented beside them
+    let spec = spec();
+    let schemas = SchemaSet::from_document(spec.document());
+    for response in ["OrdersExport", "UsersExport"] {
+        let media = &spec.document()["components"]["responses"][response]["content"]["application/x-ndjson"];
+        let [record, end] = media["x-ndjson-line-schema"]["oneOf"]
+            .as_array()
+            .and_then(|alternatives| <[Value; 2]>::try_from(alternatives.clone()).ok())
+            .expect("a record schema and the trailer schema");
+        assert_eq!(end, json!({"$ref": "#/components/schemas/ExportEnd"}));
+        let lines: Vec<Value> = media["example"]
+            .as_str()
+            .expect("an NDJSON example")
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("each line is one JSON value"))
+            .collect();
+
+        // Then every line but the last is a record, and the last is the trailer counting them
+        let (trailer, records) = lines.split_last().expect("at least the trailer");
+        assert!(!records.is_empty(), "{response} shows no record");
+        for line in records {
+            assert_eq!(
+                schemas.violations(&record, line).unwrap(),
+                Vec::<String>::new()
+            );
+            assert!(!schemas.violations(&end, line).unwrap().is_empty());
+        }
+        assert_eq!(
+            schemas.violations(&end, trailer).unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(trailer, &json!({"type": "end", "count": records.len()}));
+    }
+}
+
+#[test]
+fn csv_export_examples_have_the_documented_columns_and_one_row_per_line_item() {
+    let spec = spec();
+    let example = |response: &str| {
+        spec.document()["components"]["responses"][response]["content"]["text/csv"]["example"]
+            .as_str()
+            .expect("a CSV example")
+            .to_owned()
+    };
+    let orders = example("OrdersExport");
+    let mut rows = orders.lines().map(|l| l.split(',').collect::<Vec<_>>());
+    assert_eq!(
+        rows.next().unwrap(),
+        [
+            "order_id",
+            "user_id",
+            "status",
+            "currency",
+            "total",
+            "created_at",
+            "updated_at",
+            "line_number",
+            "sku",
+            "quantity",
+            "unit_price"
+        ]
+    );
+    let rows: Vec<Vec<&str>> = rows.collect();
+    assert_eq!(rows.len(), 2, "the example order has two line items");
+    assert!(rows.iter().all(|r| r.len() == 11));
+    assert_eq!(rows[0][7], "1");
+    assert_eq!(rows[1][7], "2");
+
+    let users = example("UsersExport");
+    assert_eq!(
+        users.lines().next().unwrap(),
+        "id,email,name,created_at,updated_at,version"
+    );
+}

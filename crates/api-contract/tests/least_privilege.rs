@@ -1,0 +1,222 @@
+//! Each role in `template.yaml` grants what its code uses and nothing more: no wildcards, tables named
+//! one by one, read-only for the export, and an API Gateway role that can only invoke the three
+//! functions.
+
+use std::collections::BTreeSet;
+
+use rill_api_contract::template::{
+    ResourceTarget, SamTemplate, Statement, parse_statements, resource_target, table_indexes,
+};
+use serde_json::{Value, json};
+
+/// DynamoDB actions that only read.
+const READ_ACTIONS: [&str; 5] = [
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:DescribeTable",
+];
+
+fn template() -> SamTemplate {
+    SamTemplate::load(&rill_api_contract::template_path()).expect("template.yaml loads")
+}
+
+fn statements_of(template: &SamTemplate, binary: &str) -> Vec<Statement> {
+    let function = template
+        .functions()
+        .into_iter()
+        .find(|f| f.binary == Some(binary))
+        .unwrap_or_else(|| panic!("no function builds {binary}"));
+    function.statements().expect("inline statements only")
+}
+
+#[test]
+fn no_function_policy_uses_a_wildcard_action_or_resource() {
+    let template = template();
+    for function in template.functions() {
+        for statement in function.statements().expect("inline statements only") {
+            assert_eq!(statement.effect, "Allow", "{}", function.logical_id);
+            for action in &statement.actions {
+                assert!(!action.contains('*'), "{}: {action}", function.logical_id);
+            }
+            for resource in &statement.resources {
+                assert!(
+                    !resource.to_string().contains('*'),
+                    "{}: {resource}",
+                    function.logical_id
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_function_resource_is_a_table_of_the_template_or_one_of_its_indexes() {
+    let template = template();
+    for function in template.functions() {
+        for statement in function.statements().unwrap() {
+            for resource in &statement.resources {
+                match resource_target(resource) {
+                    ResourceTarget::Arn(id) => assert_eq!(
+                        template.resource_type(&id),
+                        Some("AWS::DynamoDB::Table"),
+                        "{}: {resource}",
+                        function.logical_id
+                    ),
+                    ResourceTarget::Index { table, index } => {
+                        let table_resource = template
+                            .resource(&table)
+                            .unwrap_or_else(|| panic!("{table} is not in the template"));
+                        assert!(
+                            table_indexes(table_resource).contains(&index),
+                            "{}: {table} has no index {index}",
+                            function.logical_id
+                        );
+                    }
+                    ResourceTarget::Other(text) => panic!(
+                        "{}: {text} is neither a table nor an index of one",
+                        function.logical_id
+                    ),
+                }
+                for action in &statement.actions {
+                    assert!(
+                        action.starts_with("dynamodb:"),
+                        "{}: {action}",
+                        function.logical_id
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_export_function_can_only_read() {
+    let template = template();
+    let statements = statements_of(&template, "export");
+    assert!(!statements.is_empty());
+    for statement in statements {
+        for action in &statement.actions {
+            assert!(
+                READ_ACTIONS.contains(&action.as_str()),
+                "the export may {action}"
+            );
+        }
+    }
+}
+
+#[test]
+fn only_the_orders_function_touches_idempotency_keys() {
+    let template = template();
+    for binary in ["users", "export"] {
+        for statement in statements_of(&template, binary) {
+            for resource in &statement.resources {
+                assert_ne!(
+                    resource_target(resource),
+                    ResourceTarget::Arn("IdempotencyTable".into()),
+                    "{binary}"
+                );
+            }
+        }
+    }
+    let orders = statements_of(&template, "orders");
+    assert!(orders.iter().any(|s| {
+        s.resources
+            .iter()
+            .any(|r| resource_target(r) == ResourceTarget::Arn("IdempotencyTable".into()))
+    }));
+}
+
+#[test]
+fn the_orders_function_may_check_users_but_never_change_them() {
+    let template = template();
+    for statement in statements_of(&template, "orders") {
+        let on_users = statement
+            .resources
+            .iter()
+            .any(|r| resource_target(r) == ResourceTarget::Arn("UsersTable".into()));
+        if on_users {
+            for action in &statement.actions {
+                assert!(
+                    ["dynamodb:GetItem", "dynamodb:ConditionCheckItem"].contains(&action.as_str()),
+                    "orders may {action} on users"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn api_gateway_may_only_invoke_the_three_functions() {
+    // Given the role every integration uses
+    let template = template();
+    let role = template
+        .resource("ApiGatewayInvokeRole")
+        .expect("the invoke role");
+    assert_eq!(role["Type"], "AWS::IAM::Role");
+
+    // Then only API Gateway assumes it
+    let trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        .as_array()
+        .expect("a trust policy");
+    assert_eq!(trust.len(), 1);
+    assert_eq!(trust[0]["Effect"], "Allow");
+    assert_eq!(trust[0]["Action"], "sts:AssumeRole");
+    assert_eq!(
+        trust[0]["Principal"],
+        json!({"Service": "apigateway.amazonaws.com"})
+    );
+    assert!(role["Properties"].get("ManagedPolicyArns").is_none());
+
+    // And it can invoke, buffered or streaming, exactly the template's functions
+    let mut actions = BTreeSet::new();
+    let mut resources = BTreeSet::new();
+    for policy in role["Properties"]["Policies"]
+        .as_array()
+        .expect("inline policies")
+    {
+        for statement in parse_statements(&policy["PolicyDocument"]["Statement"]).unwrap() {
+            assert_eq!(statement.effect, "Allow");
+            actions.extend(statement.actions);
+            resources.extend(statement.resources.iter().map(Value::to_string));
+        }
+    }
+    assert_eq!(
+        actions,
+        BTreeSet::from([
+            "lambda:InvokeFunction".to_owned(),
+            "lambda:InvokeWithResponseStream".to_owned()
+        ])
+    );
+    let functions: BTreeSet<String> = template
+        .functions()
+        .iter()
+        .map(|f| json!({"Fn::GetAtt": [f.logical_id, "Arn"]}).to_string())
+        .collect();
+    assert_eq!(functions.len(), 3);
+    assert_eq!(resources, functions);
+}
+
+#[test]
+fn tables_are_on_demand_recoverable_and_encrypted_and_keys_expire() {
+    let template = template();
+    let tables: Vec<&str> = template.of_type("AWS::DynamoDB::Table").collect();
+    assert_eq!(tables.len(), 3);
+    for id in tables {
+        let properties = &template.resource(id).unwrap()["Properties"];
+        assert_eq!(properties["BillingMode"], "PAY_PER_REQUEST", "{id}");
+        assert_eq!(
+            properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true,
+            "{id}"
+        );
+        assert_eq!(properties["SSESpecification"]["SSEEnabled"], true, "{id}");
+    }
+    let idempotency = &template.resource("IdempotencyTable").unwrap()["Properties"];
+    assert_eq!(
+        idempotency["TimeToLiveSpecification"],
+        json!({"AttributeName": "expiresAt", "Enabled": true})
+    );
+    let orders = template.resource("OrdersTable").unwrap();
+    assert_eq!(table_indexes(orders), vec!["byUser"]);
+}

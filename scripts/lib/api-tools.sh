@@ -1,0 +1,86 @@
+# shellcheck shell=bash
+# The tools that check, build and deploy the API definition and the SAM template, installed on demand into
+# git-ignored folders so a fresh clone needs only Python 3, Node and Rust.
+#
+# Source it; it only defines functions and never exits the calling shell by itself (each function returns
+# non-zero on failure, so a caller under `set -e` stops there):
+#
+#   api_tools_python    creates .cache/api-venv with the pinned Python tools: the SAM CLI, cfn-lint,
+#                       openapi-spec-validator, PyYAML and cargo-lambda (idempotent; reinstalls when a pin
+#                       changes)
+#   api_tools_node      npm-installs the pinned Spectral CLI into node_modules/ (idempotent)
+#   api_tools_env       puts the venv first on PATH and sets what the AWS tools need to run offline
+#                       (AWS_DEFAULT_REGION when unset, no telemetry)
+#
+# Pins live here (Python) and in package.json (npm), nowhere else.
+
+API_TOOLS_PYTHON_PACKAGES=(
+  "aws-sam-cli==1.170.0"
+  "cfn-lint==1.58.0"
+  "openapi-spec-validator==0.9.0"
+  "PyYAML==6.0.3"
+  "cargo-lambda==1.9.2"
+)
+API_TOOLS_SPECTRAL_VERSION=6.16.3
+
+_api_tools_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+API_TOOLS_VENV="$_api_tools_repo/.cache/api-venv"
+
+_api_tools_error() {
+  printf 'api-tools: %s\n' "$*" >&2
+}
+
+api_tools_python() {
+  local stamp="$API_TOOLS_VENV/.rill-pins" wanted
+  wanted="$(printf '%s\n' "${API_TOOLS_PYTHON_PACKAGES[@]}")"
+  if [[ -x "$API_TOOLS_VENV/bin/sam" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
+    return 0
+  fi
+  if ! command -v python3 >/dev/null 2>&1; then
+    _api_tools_error "Python 3.9 or newer is required"
+    return 1
+  fi
+  printf 'api-tools: installing %s into .cache/api-venv\n' "${API_TOOLS_PYTHON_PACKAGES[*]}" >&2
+  python3 -m venv "$API_TOOLS_VENV" || {
+    _api_tools_error "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+    return 1
+  }
+  "$API_TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check "${API_TOOLS_PYTHON_PACKAGES[@]}" >&2 || {
+    _api_tools_error "pip could not install the API tools"
+    return 1
+  }
+  printf '%s\n' "$wanted" >"$stamp"
+}
+
+_api_tools_spectral_version() {
+  local manifest="$_api_tools_repo/node_modules/@stoplight/spectral-cli/package.json"
+  [[ -f "$manifest" ]] || return 1
+  node -p 'require(process.argv[1]).version' "$manifest" 2>/dev/null
+}
+
+api_tools_node() {
+  if [[ "$(_api_tools_spectral_version)" == "$API_TOOLS_SPECTRAL_VERSION" ]]; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    _api_tools_error "npm is required (Node 20 or newer) to install Spectral"
+    return 1
+  fi
+  # `npm install` (not `npm ci`) follows package-lock.json without wiping node_modules/, which other
+  # dev tools share.
+  (cd "$_api_tools_repo" && npm install --no-audit --no-fund --loglevel=error) >&2 || {
+    _api_tools_error "npm could not install @stoplight/spectral-cli@$API_TOOLS_SPECTRAL_VERSION"
+    return 1
+  }
+  if [[ "$(_api_tools_spectral_version)" != "$API_TOOLS_SPECTRAL_VERSION" ]]; then
+    _api_tools_error "package.json must pin @stoplight/spectral-cli to $API_TOOLS_SPECTRAL_VERSION"
+    return 1
+  fi
+}
+
+api_tools_env() {
+  export PATH="$API_TOOLS_VENV/bin:$PATH"
+  export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-${AWS_REGION:-us-east-1}}"
+  export SAM_CLI_TELEMETRY=0
+  export REDOCLY_TELEMETRY=off
+}
