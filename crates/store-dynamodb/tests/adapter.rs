@@ -69,7 +69,11 @@ async fn pages(store: &DynamoStore, filter: &OrderFilter, limit: usize) -> Vec<V
 fn assert_full_until_last<T: std::fmt::Debug>(pages: &[Vec<T>], limit: usize) {
     let (last, full) = pages.split_last().expect("at least one page");
     for page in full {
-        assert_eq!(page.len(), limit, "a page before the last is short: {pages:?}");
+        assert_eq!(
+            page.len(),
+            limit,
+            "a page before the last is short: {pages:?}"
+        );
     }
     assert!(last.len() <= limit);
 }
@@ -247,7 +251,10 @@ async fn an_expired_idempotency_record_is_treated_as_unseen_even_before_ttl_dele
     // When it is sent again after the window, then it creates a second order.
     let later = order_at(&ada, "BOOK", t0 + 5_000);
     let outcome = store
-        .create_order(&later, Some(&keyed(&ada, "BOOK", "key-1", t0 + 5_000, 1_000)))
+        .create_order(
+            &later,
+            Some(&keyed(&ada, "BOOK", "key-1", t0 + 5_000, 1_000)),
+        )
         .await
         .expect("create again");
     assert_eq!(outcome, CreateOrderOutcome::Created(later.clone()));
@@ -255,7 +262,10 @@ async fn an_expired_idempotency_record_is_treated_as_unseen_even_before_ttl_dele
     // And the key now belongs to the second order: a different request is refused...
     let other = order_at(&ada, "PEN", t0 + 5_500);
     let err = store
-        .create_order(&other, Some(&keyed(&ada, "PEN", "key-1", t0 + 5_500, 1_000)))
+        .create_order(
+            &other,
+            Some(&keyed(&ada, "PEN", "key-1", t0 + 5_500, 1_000)),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, DomainError::IdempotencyKeyReused), "{err:?}");
@@ -263,7 +273,10 @@ async fn an_expired_idempotency_record_is_treated_as_unseen_even_before_ttl_dele
     // ...until that record expires too, when any request may take the key.
     let much_later = order_at(&ada, "PEN", t0 + 60_000);
     let outcome = store
-        .create_order(&much_later, Some(&keyed(&ada, "PEN", "key-1", t0 + 60_000, 1_000)))
+        .create_order(
+            &much_later,
+            Some(&keyed(&ada, "PEN", "key-1", t0 + 60_000, 1_000)),
+        )
         .await
         .expect("create with an expired key");
     assert_eq!(outcome, CreateOrderOutcome::Created(much_later.clone()));
@@ -382,7 +395,9 @@ async fn create_tables_builds_the_index_and_ttl_and_is_safe_to_repeat() {
     // Given tables created twice under the same names.
     let tables = unique_tables();
     let store = store_at(&local_endpoint(), tables.clone()).await;
-    create_tables(store.client(), &tables).await.expect("create");
+    create_tables(store.client(), &tables)
+        .await
+        .expect("create");
     create_tables(store.client(), &tables)
         .await
         .expect("create again");
@@ -430,7 +445,9 @@ async fn from_env_reaches_the_endpoint_in_the_environment() {
     // When a store is built the way the functions build it, then it reads and writes there.
     let tables = unique_tables();
     let store = DynamoStore::from_env(tables.clone()).await;
-    create_tables(store.client(), &tables).await.expect("create");
+    create_tables(store.client(), &tables)
+        .await
+        .expect("create");
     let ada = user("ada@example.com");
     store.create_user(&ada).await.expect("create");
     assert_eq!(store.get_user(ada.id).await.expect("get"), ada);
