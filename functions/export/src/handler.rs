@@ -1,0 +1,253 @@
+//! HTTP translation for the two export routes: request in, streaming response out.
+//!
+//! Everything that can fail before the first byte is checked here, in this order, so that it can still
+//! be answered with a status and a problem document: the route, the query parameters (400), the
+//! `Accept` header (406), the cursor (400), and the first store page (503 when the store is down). Only
+//! then does the response start, with status 200 and single-valued headers, and the pipeline takes over.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use lambda_http::http::header::{
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue, VARY, X_CONTENT_TYPE_OPTIONS,
+};
+use lambda_http::http::{HeaderMap, StatusCode};
+use lambda_http::{Request, RequestExt, Response};
+use rill_core::{CursorSigner, OrderFilter, Timestamp};
+use rill_http::{Problem, RouteTable, request};
+use tokio::time::Instant;
+
+use crate::body::ExportBody;
+use crate::config::ExportConfig;
+use crate::encode::{Continuation, orders_encoder, users_encoder};
+use crate::format::{Format, negotiate};
+use crate::params::{self, ExportQuery};
+use crate::pipeline::{self, ContinuationFn, Export, Limits};
+use crate::sources::{ExportStore, OrderPages, UserPages};
+
+/// The routes of the export function, as API Gateway names them.
+pub const ROUTES: RouteTable =
+    RouteTable::new(&[("GET", "/exports/orders"), ("GET", "/exports/users")]);
+
+/// What the export function needs for every request, built once in `main`.
+pub struct ExportService<S: ?Sized> {
+    store: Arc<S>,
+    signer: CursorSigner,
+    config: ExportConfig,
+}
+
+impl<S: ?Sized> std::fmt::Debug for ExportService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportService")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: ExportStore + ?Sized + 'static> ExportService<S> {
+    pub fn new(store: Arc<S>, signer: CursorSigner, config: ExportConfig) -> Self {
+        Self {
+            store,
+            signer,
+            config,
+        }
+    }
+
+    /// Answers one request, inside a span that carries its ids and route.
+    pub async fn handle(&self, request: Request) -> Response<ExportBody> {
+        rill_http::traced(request, |request| {
+            // Boxed with an explicit `Send`: rustc cannot otherwise prove it for a future that borrows
+            // a `dyn` store inside a closure (rust-lang/rust#102211).
+            let respond: Pin<Box<dyn Future<Output = Response<ExportBody>> + Send + '_>> =
+                Box::pin(async move {
+                    match self.route(&request).await {
+                        Ok(response) => response,
+                        Err(problem) => problem_response(&problem),
+                    }
+                });
+            respond
+        })
+        .await
+    }
+
+    async fn route(&self, request: &Request) -> Result<Response<ExportBody>, Problem> {
+        match ROUTES.resolve(request)? {
+            (_, "/exports/orders") => self.export_orders(request).await,
+            _ => self.export_users(request).await,
+        }
+    }
+
+    async fn export_orders(&self, request: &Request) -> Result<Response<ExportBody>, Problem> {
+        let query = params::orders_query(&query_pairs(request))?;
+        let format = choose_format(request, &query)?;
+        let scope = orders_scope(&query.filter);
+        let after = self.open_cursor(&scope, &query)?;
+        let source = Arc::new(OrderPages {
+            store: self.store.clone(),
+            filter: query.filter.clone(),
+            page_size: self.config.page_size,
+        });
+        let first = pipeline::first_page(source.as_ref(), after).await?;
+        let body = pipeline::start(Export {
+            source,
+            encoder: orders_encoder(format),
+            first,
+            limits: self.limits(request),
+            continuation: Some(self.continuation(scope, format, &query.filter)),
+        });
+        Ok(streaming_response("orders", format, body))
+    }
+
+    async fn export_users(&self, request: &Request) -> Result<Response<ExportBody>, Problem> {
+        let query = params::users_query(&query_pairs(request))?;
+        let format = choose_format(request, &query)?;
+        let scope = USERS_SCOPE.to_owned();
+        let after = self.open_cursor(&scope, &query)?;
+        let source = Arc::new(UserPages {
+            store: self.store.clone(),
+            page_size: self.config.page_size,
+        });
+        let first = pipeline::first_page(source.as_ref(), after).await?;
+        let body = pipeline::start(Export {
+            source,
+            encoder: users_encoder(format),
+            first,
+            limits: self.limits(request),
+            continuation: Some(self.continuation(scope, format, &OrderFilter::default())),
+        });
+        Ok(streaming_response("users", format, body))
+    }
+
+    fn open_cursor(&self, scope: &str, query: &ExportQuery) -> Result<Option<Vec<u8>>, Problem> {
+        let position = query
+            .cursor
+            .as_deref()
+            .map(|cursor| self.signer.open(scope, cursor))
+            .transpose()?;
+        Ok(position)
+    }
+
+    fn limits(&self, request: &Request) -> Limits {
+        Limits {
+            max_bytes: self.config.max_bytes,
+            stop_at: stop_at(request, self.config.deadline_margin),
+        }
+    }
+
+    /// Seals the position of the first record not sent into a cursor, and a link that repeats this
+    /// export's filters, canonicalised, with it.
+    fn continuation(&self, scope: String, format: Format, filter: &OrderFilter) -> ContinuationFn {
+        let signer = self.signer.clone();
+        let mut query = vec![format!("format={format}")];
+        if let Some(status) = filter.status {
+            query.push(format!("status={status}"));
+        }
+        if let Some(user_id) = filter.user_id {
+            query.push(format!("userId={user_id}"));
+        }
+        if let Some(from) = filter.created_from {
+            query.push(format!("from={from}"));
+        }
+        if let Some(to) = filter.created_to {
+            query.push(format!("to={to}"));
+        }
+        // Every value above and the cursor (URL-safe base64) are made of characters a query may hold
+        // as they are (RFC 3986 unreserved, plus ':' and '.'), so nothing needs escaping.
+        let prefix = format!("?{}", query.join("&"));
+        Box::new(move |position| {
+            let cursor = signer.seal(&scope, position);
+            let next = format!("{prefix}&cursor={cursor}");
+            Continuation { cursor, next }
+        })
+    }
+}
+
+/// The scope that binds an orders export cursor to its filters.
+fn orders_scope(filter: &OrderFilter) -> String {
+    format!("export:{}", filter.scope())
+}
+
+/// The scope of a users export cursor.
+const USERS_SCOPE: &str = "export:users";
+
+fn query_pairs(request: &Request) -> Vec<(&str, &str)> {
+    request
+        .query_string_parameters_ref()
+        .map(|query| query.iter().collect())
+        .unwrap_or_default()
+}
+
+fn choose_format(request: &Request, query: &ExportQuery) -> Result<Format, Problem> {
+    let accept = request::header(request, "accept")?;
+    negotiate(query.format, accept)
+        .map_err(|_| Problem::not_acceptable("text/csv or application/x-ndjson"))
+}
+
+/// The instant to stop by: the invocation deadline minus the margin. `None` outside Lambda.
+fn stop_at(request: &Request, margin: Duration) -> Option<Instant> {
+    let context = request.lambda_context_ref()?;
+    if context.deadline == 0 {
+        return None;
+    }
+    let left = context
+        .deadline()
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    Some(Instant::now() + left.saturating_sub(margin))
+}
+
+/// `20261122T021913Z`: an instant for a file name.
+fn compact_utc(at: Timestamp) -> String {
+    let text = at.to_rfc3339();
+    let seconds = text.get(..19).unwrap_or(&text);
+    let mut compact: String = seconds.chars().filter(|c| *c != '-' && *c != ':').collect();
+    compact.push('Z');
+    compact
+}
+
+/// The 200 that starts a stream. Each header has exactly one value: the streaming prelude puts repeated
+/// headers in a JSON array, which API Gateway rejects.
+fn streaming_response(what: &str, format: Format, body: ExportBody) -> Response<ExportBody> {
+    let filename = format!(
+        "{what}-{}.{}",
+        compact_utc(Timestamp::now()),
+        format.extension()
+    );
+    let mut headers = HeaderMap::with_capacity(5);
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(CONTENT_DISPOSITION, value);
+    }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(VARY, HeaderValue::from_static("Accept"));
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::OK;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// A problem answered before streaming: its status and headers in the prelude, its JSON as the body.
+fn problem_response(problem: &Problem) -> Response<ExportBody> {
+    let mut response = Response::new(ExportBody::full(problem.body_bytes()));
+    *response.status_mut() = problem.status();
+    *response.headers_mut() = problem.headers();
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_name_instant_is_compact_utc() {
+        let at = Timestamp::parse_rfc3339("t", "2026-11-22T02:19:13.999Z").unwrap();
+        assert_eq!(compact_utc(at), "20261122T021913Z");
+    }
+}

@@ -1,0 +1,55 @@
+//! The export function: `GET /exports/orders` and `GET /exports/users`, streamed as CSV or NDJSON
+//! through API Gateway REST response streaming (`lambda_http::run_with_streaming_response`).
+//!
+//! # Shape
+//!
+//! ```text
+//! main.rs ─▶ handler (params, Accept, cursor, first page: 400/406/503 before streaming)
+//!              └─▶ pipeline (prefetch task ─pages─▶ writer task ─64 KiB chunks─▶ ExportBody)
+//!                     └─▶ encode (CSV via the csv crate, NDJSON via serde_json)
+//!          ExportBody ─▶ truncate::TruncateOnFailure ─▶ lambda_runtime ─▶ Runtime API
+//! ```
+//!
+//! * [`handler`] translates HTTP; it dispatches on the REST resource path, never on `uri().path()`.
+//! * [`params`] and [`format`] check every parameter and negotiate the format before the first byte.
+//! * [`pipeline`] pages through the store with one page prefetched, in constant memory, and applies
+//!   the size and time limits.
+//! * [`encode`] writes the formats: CSV per RFC 4180 with formula-injection defusing, NDJSON with a
+//!   closing trailer record.
+//! * [`body`] carries a stream that ends either cleanly or with an error, never ambiguously.
+//! * [`truncate`] turns that error into an unfinished response at the Runtime API, which is the only
+//!   way a failed stream can reach the client as a failed transfer under lambda_runtime 1.5.
+//! * [`floor`] runs the same pipeline in process, for benchmarks.
+//!
+//! # Completeness, as a client sees it
+//!
+//! | what happened | CSV | NDJSON |
+//! |---|---|---|
+//! | every record sent | body ends normally | last line `{"type":"end","count":N}` |
+//! | size cap or time limit reached | transfer fails (no terminating chunk; `curl` exit 18) | last line `{"type":"next",...}` with a cursor, body ends normally |
+//! | store failure mid-stream | transfer fails | transfer fails |
+//! | bad request, store down at start | 4xx/503 problem+json, nothing streamed | same |
+//!
+//! A CSV download that completes is therefore the whole export; an NDJSON body is whole exactly when
+//! its last line is the `end` trailer. `docs/export.md` has the same in prose for API users.
+
+pub mod body;
+pub mod config;
+pub mod encode;
+pub mod floor;
+pub mod format;
+pub mod handler;
+pub mod params;
+pub mod pipeline;
+pub mod sources;
+pub mod truncate;
+
+pub use body::ExportBody;
+pub use config::ExportConfig;
+pub use handler::{ExportService, ROUTES};
+pub use pipeline::ExportFailure;
+
+/// The routes this function serves, `(method, resource path)`, as declared in `openapi/api.yaml`.
+pub fn routes() -> &'static [(&'static str, &'static str)] {
+    ROUTES.routes()
+}
