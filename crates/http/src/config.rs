@@ -75,6 +75,45 @@ pub enum ConfigError {
     NotUnicode { name: &'static str },
     #[error("{RILL_CURSOR_KEY} must be at least {MIN_CURSOR_KEY_LEN} bytes long")]
     CursorKeyTooShort,
+    #[error(
+        "{name} is not set: this binary is a Lambda function; run it in AWS Lambda or behind the local gateway"
+    )]
+    NotInLambda { name: &'static str },
+    #[error("{name} must be a whole number")]
+    NotANumber { name: &'static str },
+}
+
+/// The variables the Lambda runtime sets and lambda_runtime requires (it panics without them).
+const LAMBDA_RUNTIME_VARS: [&str; 4] = [
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+];
+
+/// Checks that the process runs where a Lambda runtime API is, so a binary started by hand stops
+/// with a message naming the missing variable instead of a panic inside lambda_runtime.
+pub fn check_lambda_environment() -> Result<(), ConfigError> {
+    check_lambda_environment_in(|name| std::env::var_os(name))
+}
+
+fn check_lambda_environment_in(
+    lookup: impl Fn(&str) -> Option<OsString>,
+) -> Result<(), ConfigError> {
+    for name in LAMBDA_RUNTIME_VARS {
+        if lookup(name).is_none_or(|v| v.is_empty()) {
+            return Err(ConfigError::NotInLambda { name });
+        }
+    }
+    let memory = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+    let parses = lookup(memory)
+        .and_then(|v| v.into_string().ok())
+        .is_some_and(|v| v.parse::<i32>().is_ok());
+    if parses {
+        Ok(())
+    } else {
+        Err(ConfigError::NotANumber { name: memory })
+    }
 }
 
 impl StoreConfig {
@@ -266,6 +305,38 @@ mod tests {
         let cursor = local.seal("users", b"position");
         assert!(local.open("users", &cursor).is_ok());
         assert!(deployed.open("users", &cursor).is_err());
+    }
+
+    #[test]
+    fn outside_lambda_the_missing_runtime_variable_is_named() {
+        fn check(vars: &[(&str, &str)]) -> Result<(), ConfigError> {
+            let vars: HashMap<String, OsString> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), OsString::from(v)))
+                .collect();
+            check_lambda_environment_in(|name| vars.get(name).cloned())
+        }
+        let lambda = [
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "users"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
+        ];
+        assert_eq!(check(&lambda), Ok(()));
+        let err = check(&lambda[1..]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("AWS_LAMBDA_RUNTIME_API is not set"),
+            "{err}"
+        );
+        let mut bad_memory = lambda;
+        bad_memory[3].1 = "lots";
+        assert_eq!(
+            check(&bad_memory),
+            Err(ConfigError::NotANumber {
+                name: "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+            })
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub mod tracing;
 pub mod testing;
 
 pub use self::tracing::{init_tracing, traced};
-pub use config::{ConfigError, StoreBackend, StoreConfig};
+pub use config::{ConfigError, StoreBackend, StoreConfig, check_lambda_environment};
 pub use dispatch::RouteTable;
 pub use etag::{etag, parse_if_match, with_etag};
 pub use json::{check_accepts_json, json_response, parse_json};

@@ -9,6 +9,7 @@
 //! Bodies, headers and query strings are never logged: they carry personal data and credentials.
 
 use std::future::Future;
+use std::io::IsTerminal;
 use std::time::Instant;
 
 use lambda_http::{Request, Response};
@@ -34,6 +35,8 @@ pub fn init_tracing() {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        // Colours only for a person at a terminal: CloudWatch and the local gateway get plain text.
+        .with_ansi(std::io::stdout().is_terminal())
         .with_writer(std::io::stdout);
     // A subscriber set earlier (by a test harness, say) wins; that is not an error worth stopping for.
     let _ = if json {
@@ -86,7 +89,7 @@ where
         let response = handler(request).await;
         tracing::info!(
             status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            latency_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
             "request handled"
         );
         response

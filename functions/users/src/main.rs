@@ -4,13 +4,13 @@
 use std::process::ExitCode;
 
 use lambda_http::{run, service_fn};
-use rill_http::{StoreConfig, init_tracing, open_store};
+use rill_http::{StoreConfig, check_lambda_environment, init_tracing, open_store};
 use users::{Deps, handler};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     init_tracing();
-    let config = match StoreConfig::from_env() {
+    let config = match check_lambda_environment().and_then(|()| StoreConfig::from_env()) {
         Ok(config) => config,
         Err(error) => {
             tracing::error!(%error, "invalid configuration");
