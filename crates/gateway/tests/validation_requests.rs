@@ -290,6 +290,16 @@ fn an_empty_body_passes_when_the_schema_requires_nothing() {
 }
 
 #[test]
+fn a_body_of_only_whitespace_is_not_json() {
+    // Only a truly empty body stands for `{}`; whitespace is a body that fails to parse.
+    let request = Request::new()
+        .header("content-type", "application/json")
+        .body("  \n");
+    let failure = validate("POST", "/notes", &request).expect_err("refused");
+    assert!(matches!(failure, ValidationFailure::InvalidBody { .. }));
+}
+
+#[test]
 fn a_request_without_a_content_type_is_validated_as_json() {
     let request = Request::new().body(r#"{"text": 42}"#);
     let failure = validate("POST", "/notes", &request).expect_err("refused");

@@ -141,7 +141,7 @@ impl RequestValidator {
         let Some(model) = self.model_for(request.headers) else {
             return Ok(());
         };
-        let body = if request.body.iter().all(u8::is_ascii_whitespace) {
+        let body = if request.body.is_empty() {
             Value::Object(serde_json::Map::new())
         } else {
             serde_json::from_slice(request.body).map_err(|error| {
