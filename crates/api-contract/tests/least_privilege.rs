@@ -217,6 +217,40 @@ fn tables_are_on_demand_recoverable_and_encrypted_and_keys_expire() {
         idempotency["TimeToLiveSpecification"],
         json!({"AttributeName": "expiresAt", "Enabled": true})
     );
+}
+
+#[test]
+fn the_tables_have_the_keys_and_index_the_dynamodb_store_uses() {
+    // Given the key schemas in docs/data-model.md and rill-store-dynamodb
+    let template = template();
+    let keys = |id: &str| {
+        let properties = &template.resource(id).unwrap()["Properties"];
+        (
+            properties["KeySchema"].clone(),
+            properties["AttributeDefinitions"].clone(),
+        )
+    };
+    let pk_only = (
+        json!([{"AttributeName": "pk", "KeyType": "HASH"}]),
+        json!([{"AttributeName": "pk", "AttributeType": "S"}]),
+    );
+
+    // Then every table is keyed by `pk` alone, and orders have `byUser` on userId and createdKey
+    assert_eq!(keys("UsersTable"), pk_only);
+    assert_eq!(keys("IdempotencyTable"), pk_only);
     let orders = template.resource("OrdersTable").unwrap();
-    assert_eq!(table_indexes(orders), vec!["byUser"]);
+    assert_eq!(keys("OrdersTable").0, pk_only.0);
+    assert_eq!(
+        table_indexes(orders),
+        vec![rill_store_dynamodb::BY_USER_INDEX]
+    );
+    let index = &orders["Properties"]["GlobalSecondaryIndexes"][0];
+    assert_eq!(
+        index["KeySchema"],
+        json!([
+            {"AttributeName": "userId", "KeyType": "HASH"},
+            {"AttributeName": "createdKey", "KeyType": "RANGE"}
+        ])
+    );
+    assert_eq!(index["Projection"], json!({"ProjectionType": "ALL"}));
 }
