@@ -8,10 +8,15 @@
 
 use std::path::Path;
 
+use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::{Body, Request, Response};
+use rill_core::{
+    CreateOrderOutcome, DomainError, IdempotentOrderCreate, Order, OrderFilter, OrderId,
+    OrderReader, OrderWriter, Page, PageRequest, User, UserId, UserReader, UserWriter,
+};
 use serde_json::{Map, Value, json};
 
 /// A REST (v1) proxy event being prepared for one test.
@@ -182,5 +187,71 @@ impl Reply {
             .as_array()
             .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
             .unwrap_or_default()
+    }
+}
+
+/// A store that is down: every call fails with [`DomainError::Unavailable`] whose cause reads like
+/// an adapter's error with internals in it ([`UnavailableStore::CAUSE`]), so a test can check that
+/// the client sees a generic 503 and none of it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UnavailableStore;
+
+impl UnavailableStore {
+    /// The cause every call fails with.
+    pub const CAUSE: &'static str = "dispatch failure: connection refused (os error 111) to 10.0.7.3:8000 with key AKIAIOSFODNN7EXAMPLE";
+
+    fn down<T>() -> Result<T, DomainError> {
+        Err(DomainError::unavailable(Self::CAUSE))
+    }
+}
+
+#[async_trait]
+impl UserReader for UnavailableStore {
+    async fn get_user(&self, _: UserId) -> Result<User, DomainError> {
+        Self::down()
+    }
+    async fn list_users(&self, _: PageRequest) -> Result<Page<User>, DomainError> {
+        Self::down()
+    }
+}
+
+#[async_trait]
+impl UserWriter for UnavailableStore {
+    async fn create_user(&self, _: &User) -> Result<(), DomainError> {
+        Self::down()
+    }
+    async fn update_user(&self, _: &User) -> Result<(), DomainError> {
+        Self::down()
+    }
+    async fn delete_user(&self, _: UserId, _: Option<u64>) -> Result<(), DomainError> {
+        Self::down()
+    }
+}
+
+#[async_trait]
+impl OrderReader for UnavailableStore {
+    async fn get_order(&self, _: OrderId) -> Result<Order, DomainError> {
+        Self::down()
+    }
+    async fn list_orders(
+        &self,
+        _: &OrderFilter,
+        _: PageRequest,
+    ) -> Result<Page<Order>, DomainError> {
+        Self::down()
+    }
+}
+
+#[async_trait]
+impl OrderWriter for UnavailableStore {
+    async fn create_order(
+        &self,
+        _: &Order,
+        _: Option<&IdempotentOrderCreate>,
+    ) -> Result<CreateOrderOutcome, DomainError> {
+        Self::down()
+    }
+    async fn update_order(&self, _: &Order) -> Result<(), DomainError> {
+        Self::down()
     }
 }

@@ -3,9 +3,10 @@
 //! SQLite store in a temporary directory.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use rill_core::{CursorSigner, NewLineItem, NewOrder, Timestamp, UserId, orders};
-use rill_http::testing::{ApiGatewayEvent, Reply};
+use rill_http::testing::{ApiGatewayEvent, Reply, UnavailableStore};
 use rill_http::{StoreConfig, open_store};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -623,6 +624,34 @@ async fn the_orders_of_an_unknown_user_are_a_404() {
     let reply = api.send(fixture("get-user-orders.json")).await;
 
     assert_eq!(reply.status, 404);
+}
+
+// ---- Outages
+
+#[tokio::test]
+async fn when_the_store_is_down_every_route_is_a_503_with_retry_after_and_no_internals() {
+    let deps = Deps {
+        store: Arc::new(UnavailableStore),
+        cursors: CursorSigner::new(b"users-handler-test-key".to_vec()),
+    };
+
+    for name in [
+        "post-users.json",
+        "get-users.json",
+        "get-user.json",
+        "patch-user.json",
+        "delete-user.json",
+        "get-user-orders.json",
+    ] {
+        let response = handler(&deps, fixture(name).into_request()).await.unwrap();
+        let reply = Reply::from_response(response);
+        assert_eq!(reply.status, 503, "{name}");
+        assert_eq!(reply.header("retry-after"), Some("1"), "{name}");
+        assert_eq!(reply.problem_slug(), Some("unavailable"), "{name}");
+        for secret in ["10.0.7.3", "AKIA", "refused", "os error"] {
+            assert!(!reply.text.contains(secret), "{name}: {}", reply.text);
+        }
+    }
 }
 
 // ---- Routing
