@@ -25,6 +25,9 @@ pub mod server;
 pub mod settings;
 pub mod template;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod validation;
 use std::sync::Arc;
 
 pub use server::{Gateway, GatewayHandle, GatewayOptions};
