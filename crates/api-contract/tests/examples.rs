@@ -167,44 +167,66 @@ fn the_status_enum_lists_exactly_the_statuses_of_the_domain() {
 }
 
 #[test]
-fn ndjson_export_examples_are_records_then_one_end_trailer_with_their_count() {
+fn ndjson_export_examples_are_records_then_one_trailer_that_counts_them() {
     // Given the NDJSON examples of both exports and the line schemas documented beside them
     let spec = spec();
     let schemas = SchemaSet::from_document(spec.document());
+    let end = json!({"$ref": "#/components/schemas/ExportEnd"});
+    let next = json!({"$ref": "#/components/schemas/ExportNext"});
+    let mut trailers_seen = Vec::new();
     for response in ["OrdersExport", "UsersExport"] {
         let media = &spec.document()["components"]["responses"][response]["content"]["application/x-ndjson"];
-        let [record, end] = media["x-ndjson-line-schema"]["oneOf"]
+        let [record, end_schema, next_schema] = media["x-ndjson-line-schema"]["oneOf"]
             .as_array()
-            .and_then(|alternatives| <[Value; 2]>::try_from(alternatives.clone()).ok())
-            .expect("a record schema and the trailer schema");
-        assert_eq!(end, json!({"$ref": "#/components/schemas/ExportEnd"}));
-        let lines: Vec<Value> = media["example"]
-            .as_str()
-            .expect("an NDJSON example")
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("each line is one JSON value"))
-            .collect();
+            .and_then(|alternatives| <[Value; 3]>::try_from(alternatives.clone()).ok())
+            .expect("a record schema and the two trailer schemas");
+        assert_eq!((&end_schema, &next_schema), (&end, &next));
+        let examples = media["examples"].as_object().expect("named examples");
+        for (name, example) in examples {
+            let lines: Vec<Value> = example["value"]
+                .as_str()
+                .expect("an NDJSON text")
+                .lines()
+                .map(|line| serde_json::from_str(line).expect("each line is one JSON value"))
+                .collect();
 
-        // Then every line but the last is a record, and the last is the trailer counting them
-        let (trailer, records) = lines.split_last().expect("at least the trailer");
-        assert!(!records.is_empty(), "{response} shows no record");
-        for line in records {
+            // Then every line but the last is a record and no trailer, and the last is a trailer
+            // whose count is the number of records before it
+            let (trailer, records) = lines.split_last().expect("at least the trailer");
+            assert!(!records.is_empty(), "{response}/{name} shows no record");
+            for line in records {
+                assert_eq!(
+                    schemas.violations(&record, line).unwrap(),
+                    Vec::<String>::new()
+                );
+                assert!(
+                    line.get("type").is_none(),
+                    "{response}/{name}: a record has `type`"
+                );
+            }
+            let kind = trailer["type"].as_str().expect("a trailer type");
+            let schema = if kind == "end" { &end } else { &next };
             assert_eq!(
-                schemas.violations(&record, line).unwrap(),
-                Vec::<String>::new()
+                schemas.violations(schema, trailer).unwrap(),
+                Vec::<String>::new(),
+                "{response}/{name}"
             );
-            assert!(!schemas.violations(&end, line).unwrap().is_empty());
+            assert_eq!(trailer["count"], json!(records.len()), "{response}/{name}");
+            if kind == "next" {
+                let query = trailer["next"].as_str().unwrap();
+                let cursor = trailer["cursor"].as_str().unwrap();
+                assert!(query.ends_with(&format!("&cursor={cursor}")), "{query}");
+            }
+            trailers_seen.push(kind.to_owned());
         }
-        assert_eq!(
-            schemas.violations(&end, trailer).unwrap(),
-            Vec::<String>::new()
-        );
-        assert_eq!(trailer, &json!({"type": "end", "count": records.len()}));
     }
+    assert!(trailers_seen.iter().any(|t| t == "end"));
+    assert!(trailers_seen.iter().any(|t| t == "next"));
 }
 
 #[test]
-fn csv_export_examples_have_the_documented_columns_and_one_row_per_line_item() {
+fn csv_export_examples_have_the_export_functions_columns_and_one_row_per_line_item() {
+    // Given the CSV examples, and the header rows the export function writes
     let spec = spec();
     let example = |response: &str| {
         spec.document()["components"]["responses"][response]["content"]["text/csv"]["example"]
@@ -214,31 +236,30 @@ fn csv_export_examples_have_the_documented_columns_and_one_row_per_line_item() {
     };
     let orders = example("OrdersExport");
     let mut rows = orders.lines().map(|l| l.split(',').collect::<Vec<_>>());
-    assert_eq!(
-        rows.next().unwrap(),
-        [
-            "order_id",
-            "user_id",
-            "status",
-            "currency",
-            "total",
-            "created_at",
-            "updated_at",
-            "line_number",
-            "sku",
-            "quantity",
-            "unit_price"
-        ]
-    );
+
+    // Then the header is the function's, the documented column list is the same, and an order of
+    // two line items is two rows numbered 1 and 2
+    assert_eq!(rows.next().unwrap(), export::encode::ORDER_COLUMNS);
+    let description = spec.document()["components"]["responses"]["OrdersExport"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(description.contains(&export::encode::ORDER_COLUMNS.join(",")));
     let rows: Vec<Vec<&str>> = rows.collect();
     assert_eq!(rows.len(), 2, "the example order has two line items");
-    assert!(rows.iter().all(|r| r.len() == 11));
+    assert!(
+        rows.iter()
+            .all(|r| r.len() == export::encode::ORDER_COLUMNS.len())
+    );
     assert_eq!(rows[0][7], "1");
     assert_eq!(rows[1][7], "2");
 
     let users = example("UsersExport");
     assert_eq!(
-        users.lines().next().unwrap(),
-        "id,email,name,created_at,updated_at,version"
+        users.lines().next().unwrap().split(',').collect::<Vec<_>>(),
+        export::encode::USER_COLUMNS
     );
+    let description = spec.document()["components"]["responses"]["UsersExport"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(description.contains(&export::encode::USER_COLUMNS.join(",")));
 }
