@@ -101,7 +101,7 @@ pub fn build(input: &EventInput<'_>) -> Value {
             "httpMethod": method,
             "extendedRequestId": extended_request_id(input.request_id),
             "requestTime": request_time(input.received_at),
-            "path": format!("/{}{}", input.stage, input.path),
+            "path": format!("/{}{}", input.stage, path),
             "accountId": LOCAL_ACCOUNT_ID,
             "protocol": "HTTP/1.1",
             "stage": input.stage,

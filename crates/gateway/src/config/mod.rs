@@ -74,8 +74,12 @@ pub enum ConfigError {
     #[error(transparent)]
     EnvVars(#[from] EnvOverridesError),
     /// The template has errors; each line names the resource or path.
-    #[error("{} has {} configuration error(s):\n  - {}", .path, .errors.len(), .errors.join("\n  - "))]
-    Invalid { path: String, errors: Vec<String> },
+    #[error("{}", invalid_message(.path, .errors, .warnings))]
+    Invalid {
+        path: String,
+        errors: Vec<String>,
+        warnings: Vec<String>,
+    },
 }
 
 /// Collected errors and warnings.
@@ -202,7 +206,20 @@ fn invalid(path: &Path, diagnostics: Diagnostics) -> ConfigError {
     ConfigError::Invalid {
         path: path.display().to_string(),
         errors: diagnostics.errors,
+        warnings: diagnostics.warnings,
     }
+}
+
+fn invalid_message(path: &str, errors: &[String], warnings: &[String]) -> String {
+    let mut message = format!(
+        "{path} has {} configuration error(s):\n  - {}",
+        errors.len(),
+        errors.join("\n  - ")
+    );
+    if !warnings.is_empty() {
+        message.push_str(&format!("\nwarnings:\n  - {}", warnings.join("\n  - ")));
+    }
+    message
 }
 
 /// Reads a YAML or JSON file; returns the value and the number of short-form tags it used.

@@ -6,6 +6,7 @@
 //! crash detection, draining a stream after the client has disconnected, and the `START` / `END` /
 //! `REPORT` log lines. It returns whether the instance can take another invocation.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -54,6 +55,8 @@ pub struct Instance {
     process: FunctionProcess,
     /// Time from spawn to the first `/next`; reported once, with the first invocation.
     init_duration: Mutex<Option<Duration>>,
+    /// Peak memory last read from `/proc`, for reports after the process is gone (0: unknown).
+    max_memory_mb: AtomicU64,
     logs: Arc<dyn LogSink>,
 }
 
@@ -124,6 +127,7 @@ impl Instance {
             api,
             process,
             init_duration: Mutex::new(Some(started.elapsed())),
+            max_memory_mb: AtomicU64::new(0),
             logs: context.logs.clone(),
         })
     }
@@ -163,6 +167,7 @@ impl Instance {
             &self.label,
             &format!("START RequestId: {request_id} Version: $LATEST"),
         );
+        self.max_memory_used_mb();
         let started = Instant::now();
         let submitted = self
             .api
@@ -202,7 +207,7 @@ impl Instance {
             request_id: &request_id,
             duration,
             memory_size_mb: self.spec.memory_mb,
-            max_memory_used_mb: max_memory_used_mb(self.process.pid()),
+            max_memory_used_mb: self.max_memory_used_mb(),
             init_duration: self
                 .init_duration
                 .lock()
@@ -335,6 +340,14 @@ impl Instance {
                 End::TimedOut
             }
         }
+    }
+
+    /// The instance's peak memory: read fresh while the process runs, else the last value read.
+    fn max_memory_used_mb(&self) -> Option<u64> {
+        if let Some(current) = max_memory_used_mb(self.process.pid()) {
+            self.max_memory_mb.fetch_max(current, Ordering::Relaxed);
+        }
+        Some(self.max_memory_mb.load(Ordering::Relaxed)).filter(|mb| *mb > 0)
     }
 
     fn log_function_error(&self, error: &FunctionError) {

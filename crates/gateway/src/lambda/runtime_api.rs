@@ -16,9 +16,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -35,6 +35,8 @@ pub const MAX_BUFFERED_RESPONSE: usize = 6 * 1024 * 1024 + 100;
 /// Frames buffered between the runtime's streamed body and the driver. Small on purpose: a slow
 /// client slows the function, as with real streaming.
 const STREAM_FRAMES: usize = 8;
+/// How much of an oversized buffered response is read and discarded before answering 413.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
 const ERROR_TYPE: &str = "lambda-runtime-function-error-type";
 const ERROR_BODY: &str = "lambda-runtime-function-error-body";
@@ -249,29 +251,36 @@ async fn buffered_response(
     request: Request<Incoming>,
     reply: oneshot::Sender<RuntimeReply>,
 ) -> ApiResponse {
-    let too_large = |reply: oneshot::Sender<RuntimeReply>| {
+    let mut body = request.into_body();
+    let mut payload = BytesMut::new();
+    let mut received = 0usize;
+    // An oversized body is still read (up to a bound) before the 413, so that the runtime gets the
+    // answer instead of a broken pipe in the middle of its write.
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            // The runtime's connection broke mid-body; dropping `reply` tells the driver.
+            return truncated();
+        };
+        if let Ok(data) = frame.into_data() {
+            received += data.len();
+            if received > MAX_BUFFERED_RESPONSE + DRAIN_LIMIT {
+                break;
+            }
+            if received <= MAX_BUFFERED_RESPONSE {
+                payload.extend_from_slice(&data);
+            }
+        }
+    }
+    if received > MAX_BUFFERED_RESPONSE {
         let _ = reply.send(RuntimeReply::TooLarge);
-        api_error(
+        return api_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestEntityTooLarge",
             &format!("Exceeded maximum allowed payload size ({MAX_BUFFERED_RESPONSE} bytes)."),
-        )
-    };
-    if content_length(request.headers()).is_some_and(|len| len > MAX_BUFFERED_RESPONSE as u64) {
-        return too_large(reply);
+        );
     }
-    match Limited::new(request.into_body(), MAX_BUFFERED_RESPONSE)
-        .collect()
-        .await
-    {
-        Ok(collected) => {
-            let _ = reply.send(RuntimeReply::Buffered(collected.to_bytes()));
-            accepted()
-        }
-        Err(error) if error.is::<LengthLimitError>() => too_large(reply),
-        // The runtime's connection broke mid-body; dropping `reply` tells the driver.
-        Err(_) => truncated(),
-    }
+    let _ = reply.send(RuntimeReply::Buffered(payload.freeze()));
+    accepted()
 }
 
 async fn stream_response(
@@ -374,15 +383,6 @@ async fn read_error(request: Request<Incoming>) -> Option<FunctionError> {
             .unwrap_or_else(|| "Unknown".to_owned()),
         body,
     })
-}
-
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
 }
 
 fn accepted() -> ApiResponse {

@@ -1,0 +1,1 @@
+//! The product's functions (users, orders, export) through the gateway, on SQLite.

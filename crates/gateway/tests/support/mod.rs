@@ -1,0 +1,48 @@
+//! Test harness for end-to-end tests through the local gateway. The harness itself is
+//! `rill_gateway::testing` (the `testing` feature, shared with other crates' end-to-end suites);
+//! this module adds what only this crate's tests have: the test-only `rill-fixture-fn` function,
+//! which can misbehave in every way the gateway must handle, and the `rill-gateway` binary.
+//!
+//! - [`spawn_gateway`]: the workspace's `template.yaml` with the real `users`, `orders` and
+//!   `export` binaries.
+//! - [`fixture_gateway`]: the fixture template with `rill-fixture-fn`, for the error paths the
+//!   product functions never take.
+
+#![allow(dead_code)] // Each suite uses a different part of the harness.
+
+use std::path::{Path, PathBuf};
+
+pub use rill_gateway::testing::*;
+
+/// The fixture template.
+pub fn fixture_template() -> PathBuf {
+    crate_dir().join("tests/fixtures/gateway/template.yaml")
+}
+
+/// A file in the fixtures directory.
+pub fn fixture(name: &str) -> PathBuf {
+    crate_dir().join("tests/fixtures/gateway").join(name)
+}
+
+/// Where cargo put the test-only fixture function (built with the tests).
+pub fn fixture_bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_rill-fixture-fn"))
+        .parent()
+        .expect("binaries live in a directory")
+        .to_path_buf()
+}
+
+/// The gateway binary, for tests of the command itself.
+pub fn gateway_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_rill-gateway"))
+}
+
+/// A builder for the fixture API.
+pub fn fixture_gateway() -> GatewayBuilder {
+    GatewayBuilder::new(fixture_template(), fixture_bin_dir())
+}
+
+/// The fixture API with default settings.
+pub async fn spawn_fixture_gateway() -> TestGateway {
+    fixture_gateway().spawn().await
+}
