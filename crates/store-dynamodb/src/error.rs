@@ -64,6 +64,19 @@ where
     .into()
 }
 
+/// The domain error for a request this crate composed but the SDK's builder refused (a required field
+/// left unset): a bug, reported like an outage rather than a panic.
+pub(crate) fn unbuildable(
+    operation: &'static str,
+    error: impl StdError + Send + Sync + 'static,
+) -> DomainError {
+    DynamoError::Sdk {
+        operation,
+        source: Box::new(error),
+    }
+    .into()
+}
+
 /// The domain error for an item that cannot be read as a domain value. Logged here, because the
 /// item's key is what an operator needs to find and repair it.
 pub(crate) fn corrupt_item(table: &str, key: &str, problem: impl Into<String>) -> DomainError {

@@ -23,7 +23,7 @@ use rill_core::{
 };
 
 use crate::attributes::{Item, get_s, key_text, n, s};
-use crate::error::{corrupt_item, sdk_failure};
+use crate::error::{corrupt_item, sdk_failure, unbuildable};
 use crate::idempotency_item::{
     IdempotencyRecord, epoch_seconds_floor, record_from_item, record_item,
 };
@@ -31,6 +31,7 @@ use crate::order_item::{
     CREATED_AT, MAX_CREATED_MILLIS, STATUS, VERSION, created_bound, order_from_item, order_item,
 };
 use crate::paging::{Batch, FilledPage, Listing, fill_page};
+use crate::position::invalid_cursor;
 use crate::schema::{BY_USER_INDEX, CREATED_KEY, EXPIRES_AT, PK, USER_ID};
 use crate::transact::{MAX_CONFLICT_ATTEMPTS, Transacted, contention_pause};
 use crate::user_item::user_pk;
@@ -51,21 +52,6 @@ const REPLAY_READS: u32 = 3;
 
 const SCAN_KEY: &[&str] = &[PK];
 const BY_USER_KEY: &[&str] = &[PK, USER_ID, CREATED_KEY];
-
-fn invalid_cursor() -> DomainError {
-    DomainError::invalid("cursor", "is not a cursor this query returned")
-}
-
-fn unbuildable(
-    operation: &'static str,
-    error: impl std::error::Error + Send + Sync + 'static,
-) -> DomainError {
-    DynamoError::Sdk {
-        operation,
-        source: Box::new(error),
-    }
-    .into()
-}
 
 /// The bounds of a filter's creation-time range as `createdKey` prefixes (lower inclusive, upper
 /// exclusive), or `None` when no order can match.

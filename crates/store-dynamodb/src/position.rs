@@ -44,9 +44,14 @@ pub(crate) fn encode(key: &Item) -> Result<Vec<u8>, DynamoError> {
     Ok(bytes)
 }
 
+/// The answer to a position that this query could not have returned.
+pub(crate) fn invalid_cursor() -> DomainError {
+    DomainError::invalid("cursor", "is not a cursor this query returned")
+}
+
 /// The key at a position, which must have exactly the attributes `names`.
 pub(crate) fn decode(bytes: &[u8], names: &[&str]) -> Result<Item, DomainError> {
-    let invalid = || DomainError::invalid("cursor", "is not a cursor this query returned");
+    let invalid = invalid_cursor;
     let Some((&FORMAT_VERSION, mut rest)) = bytes.split_first() else {
         return Err(invalid());
     };

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{
 use rill_core::{DomainError, Page, PageRequest, User, UserId, UserReader, UserWriter};
 
 use crate::attributes::{Item, get_n, get_s, key_text, n, s};
-use crate::error::{corrupt_item, sdk_failure};
+use crate::error::{corrupt_item, sdk_failure, unbuildable};
 use crate::paging::{Batch, Listing, fill_page};
 use crate::schema::{PK, USER_ID};
 use crate::transact::{MAX_CONFLICT_ATTEMPTS, Transacted, contention_pause};
@@ -33,18 +33,6 @@ fn key(pk: String) -> Item {
 
 fn taken() -> DomainError {
     DomainError::Conflict("a user with this email already exists".to_owned())
-}
-
-/// A build error of a request this module composed: a bug, reported like an outage.
-fn unbuildable(
-    operation: &'static str,
-    error: impl std::error::Error + Send + Sync + 'static,
-) -> DomainError {
-    DynamoError::Sdk {
-        operation,
-        source: Box::new(error),
-    }
-    .into()
 }
 
 impl DynamoStore {
@@ -195,10 +183,7 @@ impl UserReader for DynamoStore {
         if let Some(start) = &start
             && !get_s(start, PK).is_ok_and(|pk| pk.starts_with("USER#"))
         {
-            return Err(DomainError::invalid(
-                "cursor",
-                "is not a cursor this query returned",
-            ));
+            return Err(position::invalid_cursor());
         }
         let listing = Listing {
             filtered: true,
