@@ -37,7 +37,10 @@ const STATEMENT_CACHE: usize = 64;
 /// - `synchronous = FULL`: in WAL mode, the WAL is fsynced at every commit, so an acknowledged write
 ///   survives a process kill *and* an OS crash or power loss (`NORMAL` may lose the last commits).
 /// - `foreign_keys = ON`: SQLite leaves foreign keys off unless each connection asks.
-pub(crate) fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, rusqlite::Error> {
+pub(crate) fn open_connection(
+    path: &Path,
+    flags: OpenFlags,
+) -> Result<Connection, rusqlite::Error> {
     let connection = Connection::open_with_flags(path, flags)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
     connection.pragma_update(None, "synchronous", "FULL")?;
@@ -95,7 +98,8 @@ impl Connections {
         let mut writer = lock(&self.writer);
         retry_busy(
             || {
-                let transaction = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction =
+                    writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let value = work(&transaction)?;
                 transaction.commit()?;
                 Ok(value)

@@ -6,8 +6,10 @@
 //!
 //! # Schema
 //!
-//! Created by numbered migrations (`src/migrations/*.sql`) applied on [`SqliteStore::open`]; see
-//! [`schema`] for how they stay idempotent when processes race to open a new file.
+//! Created by numbered migrations (`src/migrations/*.sql`) applied on [`SqliteStore::open`]. They stay
+//! idempotent when several processes race to open a new file: each runs under `BEGIN IMMEDIATE` and
+//! re-reads `PRAGMA user_version` once it holds the lock (`src/schema.rs`). A file migrated by a newer
+//! build is refused rather than guessed at.
 //!
 //! | table | key | columns | indexes |
 //! |---|---|---|---|
@@ -57,8 +59,10 @@
 //! # Bulk loading
 //!
 //! [`SqliteStore::bulk_insert_users`] and [`SqliteStore::bulk_insert_orders`] insert a batch in one
-//! transaction with cached prepared statements, for the seed script: see the `bulk` module in the
-//! source and `cargo bench -p rill-store-sqlite --bench bulk_insert`.
+//! transaction with cached prepared statements, under the same rules as the ports, for the seed
+//! script. Use batches of about 50 000: 1 000 000 orders then load in well under a minute (37 s on a
+//! busy 2-core VM). `src/bulk.rs` explains the batch size; `cargo bench -p rill-store-sqlite --bench
+//! bulk_insert` measures it, and large pages (1 000 orders) at about 200 000 rows/s.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -76,7 +80,7 @@ mod error;
 mod orders;
 mod position;
 mod rows;
-pub mod schema;
+mod schema;
 mod store;
 mod users;
 

@@ -40,7 +40,11 @@ pub(crate) fn list(
     page: &PageRequest,
 ) -> Result<Page<Order>, Failure> {
     let rows = position::page_rows(page.limit)?;
-    let after = page.after.as_deref().map(position::decode_order).transpose()?;
+    let after = page
+        .after
+        .as_deref()
+        .map(position::decode_order)
+        .transpose()?;
     let (sql, mut params) = list_query(filter, after);
     params.push(Value::Integer(i64::try_from(rows + 1).unwrap_or(i64::MAX)));
 
@@ -58,7 +62,10 @@ pub(crate) fn list(
     } else {
         None
     };
-    Ok(Page { items: orders, next })
+    Ok(Page {
+        items: orders,
+        next,
+    })
 }
 
 /// The SQL and parameters of one listing page, without the trailing `LIMIT` value.
@@ -92,7 +99,11 @@ fn list_query(filter: &OrderFilter, after: Option<(i64, String)>) -> (String, Ve
         (None, None) => "orders_by_created",
     };
     let mut sql = format!(
-        concat!("SELECT ", order_columns!(), " FROM orders INDEXED BY {} WHERE TRUE"),
+        concat!(
+            "SELECT ",
+            order_columns!(),
+            " FROM orders INDEXED BY {} WHERE TRUE"
+        ),
         index
     );
     let mut params = Vec::with_capacity(7);
@@ -173,7 +184,8 @@ fn replay(
         return Ok(None);
     };
     if expires_at <= now {
-        let mut forget = connection.prepare_cached("DELETE FROM idempotency_keys WHERE key = ?1")?;
+        let mut forget =
+            connection.prepare_cached("DELETE FROM idempotency_keys WHERE key = ?1")?;
         forget.execute([key])?;
         return Ok(None);
     }
@@ -300,10 +312,10 @@ mod tests {
         let user = rill_core::NewUser::parse("plan@example.com", "Plan")
             .unwrap()
             .into_user(Timestamp::from_millis(0));
-        store.bulk_insert_users(std::slice::from_ref(&user)).unwrap();
-        let orders: Vec<_> = (0..count)
-            .map(|i| order_of(&user, FROM + i))
-            .collect();
+        store
+            .bulk_insert_users(std::slice::from_ref(&user))
+            .unwrap();
+        let orders: Vec<_> = (0..count).map(|i| order_of(&user, FROM + i)).collect();
         store.bulk_insert_orders(&orders).unwrap();
         (store, user.id)
     }
@@ -374,8 +386,16 @@ mod tests {
         let connection = store.connections().writer();
         for (filter, _) in every_query_shape(user_id) {
             // Newest-first listings start at the end, so their deep page is near the beginning.
-            let deep_at = if filter.user_id.is_some() { FROM + 10 } else { FROM + 2_980 };
-            let first_at = if filter.user_id.is_some() { FROM + 2_990 } else { FROM };
+            let deep_at = if filter.user_id.is_some() {
+                FROM + 10
+            } else {
+                FROM + 2_980
+            };
+            let first_at = if filter.user_id.is_some() {
+                FROM + 2_990
+            } else {
+                FROM
+            };
             let steps = |at: i64| {
                 let (sql, mut params) = list_query(&filter, Some(position_at(&connection, at)));
                 params.push(Value::Integer(10));

@@ -56,7 +56,8 @@ pub(crate) fn decode_order(bytes: &[u8]) -> Result<(i64, String), DomainError> {
     match bytes {
         [ORDER_BY_CREATED, rest @ ..] if rest.len() == 24 => {
             let (created_at, id) = rest.split_at(8);
-            let created_at = i64::from_be_bytes(created_at.try_into().map_err(|_| not_a_position())?);
+            let created_at =
+                i64::from_be_bytes(created_at.try_into().map_err(|_| not_a_position())?);
             Ok((created_at, id_text(id)?))
         }
         _ => Err(not_a_position()),

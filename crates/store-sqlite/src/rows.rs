@@ -178,7 +178,13 @@ mod tests {
     fn items_that_break_a_rule_name_the_line_and_field() {
         let detail = read_items(r#"[{"sku":"ok","quantity":0,"unitPrice":1}]"#).unwrap_err();
         assert!(detail.starts_with("items[0]: "), "{detail}");
-        for json in ["", "{}", "[]", r#"[{"sku":"a"}]"#, r#"[{"sku":"a","quantity":1,"unitPrice":1,"x":1}]"#] {
+        for json in [
+            "",
+            "{}",
+            "[]",
+            r#"[{"sku":"a"}]"#,
+            r#"[{"sku":"a","quantity":1,"unitPrice":1,"x":1}]"#,
+        ] {
             assert!(read_items(json).is_err(), "{json} was accepted");
         }
     }

@@ -126,7 +126,11 @@ mod tests {
                     .lines()
                     .map(str::trim_start)
                     .any(|line| line.starts_with(word));
-                assert!(!statement_start, "migration {} uses {word}", migration.version);
+                assert!(
+                    !statement_start,
+                    "migration {} uses {word}",
+                    migration.version
+                );
             }
         }
     }

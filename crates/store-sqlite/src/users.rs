@@ -35,7 +35,11 @@ pub(crate) fn exists(connection: &Connection, id: UserId) -> Result<bool, Failur
 /// One page of users in id order.
 pub(crate) fn list(connection: &Connection, page: &PageRequest) -> Result<Page<User>, Failure> {
     let rows = position::page_rows(page.limit)?;
-    let after = page.after.as_deref().map(position::decode_user).transpose()?;
+    let after = page
+        .after
+        .as_deref()
+        .map(position::decode_user)
+        .transpose()?;
     // One row more than the page says whether another page follows.
     let fetch = i64::try_from(rows + 1).unwrap_or(i64::MAX);
     let mut users = Vec::with_capacity(rows + 1);
@@ -128,11 +132,7 @@ pub(crate) fn delete(
 }
 
 /// `NotFound` when there is no such user, `PreconditionFailed` when its version is not `expected`.
-fn expect_version(
-    connection: &Connection,
-    id: &str,
-    expected: Option<u64>,
-) -> Result<(), Failure> {
+fn expect_version(connection: &Connection, id: &str, expected: Option<u64>) -> Result<(), Failure> {
     let mut statement = connection.prepare_cached("SELECT version FROM users WHERE id = ?1")?;
     let stored: Option<i64> = statement.query_row([id], |row| row.get(0)).optional()?;
     match stored {
