@@ -488,3 +488,65 @@ async fn a_bad_parameter_is_posted_as_a_400_prelude_with_a_problem_body() {
     assert_eq!(problem["errors"][0]["field"], "status");
     posted.end.as_ref().expect("a problem ends cleanly");
 }
+
+#[tokio::test]
+async fn an_invocation_deadline_inside_the_margin_ends_ndjson_after_one_page_with_a_next_trailer() {
+    // Given a deadline one second away and the default two-second margin: the time is already up
+    let dir = tempfile::tempdir().unwrap();
+    seeded_store(dir.path(), 10, 300).await;
+    let mut api = RuntimeApi::start(
+        event("get-export-orders.json")
+            .query("format", "ndjson")
+            .json()
+            .clone(),
+        Duration::from_secs(1),
+    )
+    .await;
+    let mut function = Function::start(
+        &api,
+        &dir.path().join("rill.db"),
+        &dir.path().join("function.log"),
+        &[("RILL_EXPORT_PAGE_SIZE", "10")],
+    );
+
+    // When the export runs, then it sends the one page every response carries and continues no further
+    let posted = api.next_post().await;
+    let (_, payload) = posted.split();
+    let lines: Vec<Value> = std::str::from_utf8(payload)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 11, "{lines:?}");
+    assert_eq!(lines[10]["type"], "next");
+    assert_eq!(lines[10]["count"], 10);
+    posted.end.as_ref().expect("a continuation is a clean end");
+    assert_eq!(function.exit_code_within(Duration::from_millis(300)), None);
+}
+
+#[tokio::test]
+async fn an_invocation_deadline_inside_the_margin_fails_a_csv_transfer_after_one_page() {
+    let dir = tempfile::tempdir().unwrap();
+    seeded_store(dir.path(), 10, 300).await;
+    let mut api = RuntimeApi::start(
+        event("get-export-orders.json").json().clone(),
+        Duration::from_secs(1),
+    )
+    .await;
+    let mut function = Function::start(
+        &api,
+        &dir.path().join("rill.db"),
+        &dir.path().join("function.log"),
+        &[("RILL_EXPORT_PAGE_SIZE", "10")],
+    );
+    let posted = api.next_post().await;
+    assert!(
+        posted.end.is_err(),
+        "a CSV cut by the deadline must not end cleanly"
+    );
+    assert_eq!(
+        function.exit_code_within(Duration::from_secs(10)),
+        Some(export::truncate::EXIT_STATUS)
+    );
+    assert!(function.log().contains("deadline"), "{}", function.log());
+}
