@@ -58,8 +58,8 @@ impl<S: ExportStore + ?Sized + 'static> ExportService<S> {
     /// Answers one request, inside a span that carries its ids and route.
     pub async fn handle(&self, request: Request) -> Response<ExportBody> {
         rill_http::traced(request, |request| {
-            // Boxed with an explicit `Send`: rustc cannot otherwise prove it for a future that borrows
-            // a `dyn` store inside a closure (rust-lang/rust#102211).
+            // Boxed with an explicit `Send`: without it rustc fails to prove `Send` for a closure's
+            // future that borrows a `dyn` store ("implementation of `Send` is not general enough").
             let respond: Pin<Box<dyn Future<Output = Response<ExportBody>> + Send + '_>> =
                 Box::pin(async move {
                     match self.route(&request).await {

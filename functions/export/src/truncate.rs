@@ -23,8 +23,8 @@
 //! chunk. The hook of the deployed function, [`end_process`], logs the failure, waits a moment so
 //! the chunks already handed to the HTTP client reach the socket, and exits the process. The kernel
 //! closes the connection to the Runtime API in the middle of the chunked request, which is precisely an
-//! unfinished response: Lambda records the invocation as failed (`Runtime.ExitError`) and API Gateway
-//! ends the client's connection without the terminating chunk. The local gateway does the same.
+//! unfinished response: Lambda fails the invocation (a runtime exit) and API Gateway ends the client's
+//! connection without the terminating chunk. The local gateway does the same.
 //!
 //! The cost is a cold start on the next invocation after a failure, which is rare by nature (a store
 //! outage mid-export, an export too large for CSV); a clean end that lies about completeness would cost
@@ -32,7 +32,8 @@
 //! lambda_runtime 1.5 drops trailers frames, and API Gateway's handling of them is undocumented.
 //!
 //! Tests run the real binary against a Runtime API on loopback and check that a failed export's `POST`
-//! ends without its terminating chunk while a complete one ends with it (`tests/runtime_api.rs`).
+//! ends without its terminating chunk while a complete one ends with it (`tests/runtime_api.rs`), and
+//! through the local gateway that the client's download fails (`tests/gateway.rs`).
 
 use std::io::Write;
 use std::pin::Pin;
