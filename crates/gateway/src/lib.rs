@@ -23,11 +23,12 @@ pub mod lambda;
 pub mod routing;
 pub mod server;
 pub mod settings;
+pub mod sigv4;
 pub mod template;
-
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod validation;
+
 use std::sync::Arc;
 
 pub use server::{Gateway, GatewayHandle, GatewayOptions};
@@ -35,8 +36,10 @@ pub use settings::Settings;
 
 /// The request guards a gateway runs by default, in API Gateway's order: authorization first, then
 /// request validation.
+///
+/// SigV4 verification needs nothing but the local credentials, so it is built here; request
+/// validation is compiled from the API definition when the gateway binds (see [`Gateway::bind`]), and
+/// runs after it.
 pub fn default_guards() -> Vec<Arc<dyn guard::RequestGuard>> {
-    // SigV4 authorization (`sigv4`) and request validation (`validation`) are added here, in that
-    // order, once those modules provide their guards.
-    Vec::new()
+    vec![Arc::new(sigv4::SigV4Guard::local_default())]
 }

@@ -30,6 +30,7 @@ use crate::config::ApiConfig;
 use crate::event::{self, EventInput};
 use crate::gateway_response::GatewayResponse;
 use crate::guard::{GuardRequest, RequestGuard, run_guards};
+use crate::validation::ValidationGuard;
 use crate::integration::{self, GatewayBody, ResponseContext};
 use crate::lambda::{Functions, InstanceContext, InvokeRequest, LogSink, StdoutSink};
 use crate::settings::Settings;
@@ -114,6 +115,12 @@ impl Gateway {
             working_dir: std::path::absolute(&working_dir).unwrap_or(working_dir),
             logs: options.logs,
         };
+        // Request validators come from the definition, so they join the guards here, after
+        // authorization, in the order API Gateway applies them.
+        let validation = ValidationGuard::from_definition(&config.definition)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+        let mut guards = options.guards;
+        guards.push(Arc::new(validation));
         let functions = Functions::new(
             &config.functions,
             settings.concurrency,
@@ -125,7 +132,7 @@ impl Gateway {
             state: Arc::new(State {
                 config,
                 functions,
-                guards: options.guards,
+                guards,
                 port,
             }),
         })
