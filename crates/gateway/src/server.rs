@@ -30,10 +30,10 @@ use crate::config::ApiConfig;
 use crate::event::{self, EventInput};
 use crate::gateway_response::GatewayResponse;
 use crate::guard::{GuardRequest, RequestGuard, run_guards};
-use crate::validation::ValidationGuard;
 use crate::integration::{self, GatewayBody, ResponseContext};
 use crate::lambda::{Functions, InstanceContext, InvokeRequest, LogSink, StdoutSink};
 use crate::settings::Settings;
+use crate::validation::ValidationGuard;
 
 /// API Gateway's payload quota for a request body.
 pub const MAX_REQUEST_BODY: usize = 10 * 1024 * 1024;

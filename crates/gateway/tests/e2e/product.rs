@@ -18,7 +18,11 @@ async fn json_of(response: reqwest::Response, status: u16) -> Value {
 async fn create_user(gateway: &TestGateway, email: &str, name: &str) -> Value {
     let response = gateway
         .client
-        .json(Method::POST, "/users", &json!({"email": email, "name": name}))
+        .json(
+            Method::POST,
+            "/users",
+            &json!({"email": email, "name": name}),
+        )
         .await;
     assert!(response.headers().contains_key("location"));
     assert_eq!(response.headers()["etag"], "\"1\"");
@@ -91,19 +95,40 @@ async fn users_and_orders_round_trip_through_the_gateway_on_sqlite() {
     assert_eq!(json_of(replayed, 201).await["id"], order_id.as_str());
 
     // Listings and reads
-    let by_user = json_of(gateway.client.get(&format!("/orders?userId={ada_id}")).await, 200).await;
+    let by_user = json_of(
+        gateway
+            .client
+            .get(&format!("/orders?userId={ada_id}"))
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(by_user["items"].as_array().unwrap().len(), 1);
     assert_eq!(by_user["nextCursor"], Value::Null);
-    let nested = json_of(gateway.client.get(&format!("/users/{ada_id}/orders")).await, 200).await;
+    let nested = json_of(
+        gateway.client.get(&format!("/users/{ada_id}/orders")).await,
+        200,
+    )
+    .await;
     assert_eq!(nested["items"][0]["id"], order_id.as_str());
     let single = gateway.client.get(&format!("/orders/{order_id}")).await;
     assert_eq!(single.headers()["etag"], "\"1\"");
-    assert_eq!(json_of(single, 200).await["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        json_of(single, 200).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     // A status transition
     let paid = gateway
         .client
-        .json(Method::PATCH, &format!("/orders/{order_id}"), &json!({"status": "paid"}))
+        .json(
+            Method::PATCH,
+            &format!("/orders/{order_id}"),
+            &json!({"status": "paid"}),
+        )
         .await;
     let paid = json_of(paid, 200).await;
     assert_eq!(paid["status"], "paid");
@@ -113,8 +138,18 @@ async fn users_and_orders_round_trip_through_the_gateway_on_sqlite() {
     create_user(&gateway, "grace@example.com", "Grace Hopper").await;
     let page = json_of(gateway.client.get("/users?limit=1").await, 200).await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
-    let cursor = page["nextCursor"].as_str().expect("a second page").to_owned();
-    let next = json_of(gateway.client.get(&format!("/users?limit=1&cursor={cursor}")).await, 200).await;
+    let cursor = page["nextCursor"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
+    let next = json_of(
+        gateway
+            .client
+            .get(&format!("/users?limit=1&cursor={cursor}"))
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(next["items"].as_array().unwrap().len(), 1);
     assert_ne!(next["items"][0]["id"], page["items"][0]["id"]);
 
@@ -123,12 +158,21 @@ async fn users_and_orders_round_trip_through_the_gateway_on_sqlite() {
     let temp_id = temp["id"].as_str().unwrap();
     let deleted = gateway
         .client
-        .send(gateway.client.request(Method::DELETE, &format!("/users/{temp_id}")))
+        .send(
+            gateway
+                .client
+                .request(Method::DELETE, &format!("/users/{temp_id}")),
+        )
         .await;
     assert_eq!(deleted.status(), 204);
     let gone = gateway.client.get(&format!("/users/{temp_id}")).await;
     assert_eq!(gone.status(), 404);
-    assert!(gone.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
+    assert!(
+        gone.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/problem+json")
+    );
 
     // Bad input is a 4xx, never a 5xx
     let malformed = gateway
@@ -153,7 +197,8 @@ async fn an_export_streams_its_first_rows_before_the_function_finishes() {
     let builder = real_gateway();
     {
         use rill_seed::{OrderBatches, SeedPlan, users};
-        let store = rill_store_sqlite::SqliteStore::open(&builder.data_dir().join("rill.db")).unwrap();
+        let store =
+            rill_store_sqlite::SqliteStore::open(&builder.data_dir().join("rill.db")).unwrap();
         let plan = SeedPlan {
             users: 50,
             orders: 20_000,
@@ -168,12 +213,18 @@ async fn an_export_streams_its_first_rows_before_the_function_finishes() {
     let gateway = builder.spawn().await;
 
     // When the orders are exported as NDJSON
-    let target = format!("/{}/exports/orders?format=ndjson", gateway.url.rsplit('/').next().unwrap());
+    let target = format!(
+        "/{}/exports/orders?format=ndjson",
+        gateway.url.rsplit('/').next().unwrap()
+    );
     let response = raw_http::get(&gateway.authority(), &target, Duration::from_secs(120)).await;
 
     // Then the stream completes with every order...
     assert_eq!(response.status, 200, "{}", response.text());
-    assert!(response.complete, "the export ends with its terminating chunk");
+    assert!(
+        response.complete,
+        "the export ends with its terminating chunk"
+    );
     assert!(response.is_chunked());
     let text = response.text();
     let lines: Vec<&str> = text.lines().collect();
@@ -188,6 +239,13 @@ async fn an_export_streams_its_first_rows_before_the_function_finishes() {
         .arrival_of("END RequestId")
         .expect("the invocation ended");
     let first = response.chunks.first().expect("at least one chunk").arrived;
-    assert!(response.chunks.len() > 1, "the export arrived in several chunks");
-    assert!(first < ended, "the first chunk arrived {:?} after the invocation ended", first - ended);
+    assert!(
+        response.chunks.len() > 1,
+        "the export arrived in several chunks"
+    );
+    assert!(
+        first < ended,
+        "the first chunk arrived {:?} after the invocation ended",
+        first - ended
+    );
 }
