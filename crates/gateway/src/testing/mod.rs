@@ -356,6 +356,38 @@ impl ApiClient {
         .await
     }
 
+    /// The exact bytes of a body-less request for `path`, signed when signing is on, for
+    /// [`raw_http::send`] (which shows what ordinary clients hide, such as a missing terminating
+    /// chunk).
+    pub fn raw_request(&self, method: reqwest::Method, path: &str) -> Vec<u8> {
+        let mut request = self.request(method, path).build().expect("a valid request");
+        if self.sign {
+            sign(&mut request);
+        }
+        let url = request.url();
+        let target = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let mut bytes = format!("{} {target} HTTP/1.1\r\n", request.method()).into_bytes();
+        if !request.headers().contains_key("host") {
+            let host = format!(
+                "{}:{}",
+                url.host_str().unwrap_or("localhost"),
+                url.port().unwrap_or(80)
+            );
+            bytes.extend_from_slice(format!("host: {host}\r\n").as_bytes());
+        }
+        for (name, value) in request.headers() {
+            bytes.extend_from_slice(name.as_str().as_bytes());
+            bytes.extend_from_slice(b": ");
+            bytes.extend_from_slice(value.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"\r\n");
+        bytes
+    }
+
     /// Sends a request, signing it first when signing is on.
     pub async fn send(&self, builder: reqwest::RequestBuilder) -> reqwest::Response {
         let mut request = builder.build().expect("a valid request");
