@@ -104,11 +104,18 @@ fn the_schemas_accept_what_the_code_accepts_at_each_bound_and_refuse_one_past_it
         json!({"email": "a@b.co", "name": "é".repeat(201)})
     ));
     assert!(!valid("NewUser", json!({"email": "a@b.co", "name": ""})));
-    let long_email = format!("{}@example.com", "a".repeat(254 - "@example.com".len()));
+    // 254 characters: the longest local part (64), `@`, and three 61-character labels and `com`.
+    let label = "d".repeat(61);
+    let long_email = format!("{}@{label}.{label}.{label}.com", "a".repeat(64));
+    assert_eq!(long_email.chars().count(), 254);
     assert!(valid("NewUser", json!({"email": long_email, "name": "A"})));
     assert!(!valid(
         "NewUser",
-        json!({"email": format!("a{long_email}"), "name": "A"})
+        json!({"email": format!("{long_email}x"), "name": "A"})
+    ));
+    assert!(!valid(
+        "NewUser",
+        json!({"email": format!("a{}@example.com", "a".repeat(64)), "name": "A"})
     ));
     assert!(!valid(
         "NewUser",
