@@ -239,15 +239,18 @@ impl Api {
 
     /// Sends a request and reads the whole answer. Error bodies are checked for leaks.
     pub async fn send(&self, request: Request) -> Answer {
-        let url = format!("{}{}", self.gateway.url, request.path);
+        // Parsed first, so the signature covers the URL exactly as it goes on the wire (the parser
+        // percent-encodes some characters and resolves dot segments).
+        let url = reqwest::Url::parse(&format!("{}{}", self.gateway.url, request.path))
+            .expect("a valid URL");
         let mut headers = request.headers.clone();
         if let Some(signer) = &request.signer {
             let mut to_sign = headers.clone();
             to_sign.push(("host".to_owned(), self.gateway.authority()));
-            headers.extend(signer.headers(&request.method, &url, &to_sign, &request.body));
+            headers.extend(signer.headers(&request.method, url.as_str(), &to_sign, &request.body));
         }
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).expect("a method");
-        let mut builder = self.http.request(method, &url).body(request.body.clone());
+        let mut builder = self.http.request(method, url).body(request.body.clone());
         for (name, value) in &headers {
             builder = builder.header(name.as_str(), value.as_str());
         }

@@ -284,8 +284,10 @@ async fn killing_function_processes_mid_write_loses_no_acknowledged_write_on_sql
             while !stop.load(Ordering::SeqCst) {
                 tokio::time::sleep(Duration::from_millis(40)).await;
                 for pid in handle.instance_pids() {
+                    // The process may have exited on its own since it was listed.
                     let _ = std::process::Command::new("kill")
                         .args(["-KILL", &pid.to_string()])
+                        .stderr(std::process::Stdio::null())
                         .status();
                     kills += 1;
                 }
