@@ -15,6 +15,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| EnvFilter::new("rill_gateway=info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

@@ -186,6 +186,18 @@ impl RouteTable {
         let mut resources: Vec<Resource> = Vec::new();
         for route in routes {
             let segments = parse_resource_path(&route.resource_path)?;
+            if let Some(other) = resources
+                .iter()
+                .find(|r| r.segments != segments && shape(&r.segments) == shape(&segments))
+            {
+                return Err(ResourcePathError {
+                    path: route.resource_path.clone(),
+                    reason: format!(
+                        "conflicts with `{}`: parameters at the same place must have the same name",
+                        other.routes[0].resource_path
+                    ),
+                });
+            }
             match resources.iter_mut().find(|r| r.segments == segments) {
                 Some(resource) => {
                     if resource.routes.iter().any(|r| r.method == route.method) {
@@ -244,6 +256,19 @@ impl RouteTable {
             path_parameters,
         })
     }
+}
+
+/// A resource path with parameter names erased: `/a/{x}` and `/a/{y}` have the same shape, which
+/// API Gateway rejects (one node of the resource tree cannot have two parameter names).
+fn shape(segments: &[Segment]) -> Vec<(u8, &str)> {
+    segments
+        .iter()
+        .map(|s| match s {
+            Segment::Literal(literal) => (0, literal.as_str()),
+            Segment::Param(_) => (1, ""),
+            Segment::Greedy(_) => (2, ""),
+        })
+        .collect()
 }
 
 /// Splits a request path into segments; a single trailing slash is ignored, as API Gateway does.
@@ -376,6 +401,19 @@ mod tests {
                 "{path} should be rejected"
             );
         }
+    }
+
+    #[test]
+    fn sibling_parameters_with_different_names_are_rejected() {
+        let err = RouteTable::new([
+            route(RouteMethod::Exact(Method::GET), "/users/{userId}"),
+            route(RouteMethod::Exact(Method::DELETE), "/users/{id}"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("conflicts with `/users/{userId}`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -154,6 +154,7 @@ fn read_function(
     let executable = binary.as_ref().map(|b| settings.bin_dir.join(b));
 
     let mut environment = BTreeMap::new();
+    let mut unresolved = BTreeMap::new();
     let variables = [
         globals.pointer("/Environment/Variables"),
         resource.pointer("/Properties/Environment/Variables"),
@@ -173,9 +174,7 @@ fn read_function(
                 }
                 Err(EvalError::Unresolved(reason)) => {
                     environment.remove(key);
-                    diagnostics.warn(format!(
-                        "{logical_id}: {key} is not set locally ({reason}); provide it with --env-vars"
-                    ));
+                    unresolved.insert(key.clone(), reason);
                 }
                 Err(e @ EvalError::Invalid(_)) => {
                     diagnostics.error(format!("{logical_id}: {key}: {e}"))
@@ -191,6 +190,14 @@ fn read_function(
     environment
         .entry(RILL_CURSOR_KEY.to_owned())
         .or_insert_with(|| LOCAL_CURSOR_KEY.to_owned());
+    // Only what no local layer provided is worth a warning.
+    for (key, reason) in unresolved {
+        if !environment.contains_key(&key) {
+            diagnostics.warn(format!(
+                "{logical_id}: {key} is not set locally ({reason}); provide it with --env-vars"
+            ));
+        }
+    }
 
     FunctionSpec {
         logical_id: logical_id.to_owned(),

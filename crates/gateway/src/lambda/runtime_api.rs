@@ -427,3 +427,202 @@ fn json_response(status: StatusCode, body: serde_json::Value) -> ApiResponse {
         .body(Full::new(Bytes::from(body.to_string())))
         .expect("static response parts are valid")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt as _;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    type TestClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+
+    fn client() -> TestClient {
+        Client::builder(TokioExecutor::new()).build_http()
+    }
+
+    async fn call(
+        client: &TestClient,
+        api: &RuntimeApi,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &'static [u8],
+    ) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("http://{}/2018-06-01/runtime{path}", api.address()));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = client
+            .request(request.body(Full::new(Bytes::from_static(body))).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        (
+            parts.status,
+            parts.headers,
+            serde_json::from_slice(&bytes).unwrap_or_default(),
+        )
+    }
+
+    fn invocation(request_id: &str) -> (Invocation, oneshot::Receiver<RuntimeReply>) {
+        let (reply, receiver) = oneshot::channel();
+        let invocation = Invocation {
+            request_id: request_id.to_owned(),
+            event: Bytes::from_static(b"{\"httpMethod\":\"GET\"}"),
+            deadline_epoch_ms: 4_102_444_800_000,
+            trace_id: "Root=1-00000000-000000000000000000000000".to_owned(),
+            reply,
+        };
+        (invocation, receiver)
+    }
+
+    #[tokio::test]
+    async fn next_marks_init_done_and_hands_out_the_event_with_lambdas_headers() {
+        // Given a Runtime API with one queued invocation
+        let (api, init) =
+            RuntimeApi::start("arn:aws:lambda:us-east-1:123456789012:function:F".to_owned())
+                .await
+                .unwrap();
+        let (queued, _reply) = invocation("req-1");
+        api.submit(queued).await.unwrap();
+        // When the runtime asks for the next event
+        let (status, headers, body) =
+            call(&client(), &api, Method::GET, "/invocation/next", &[], b"").await;
+        // Then the init phase is over and the event arrives with its headers
+        assert!(matches!(init.await, Ok(InitSignal::Ready)));
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["lambda-runtime-aws-request-id"], "req-1");
+        assert_eq!(headers["lambda-runtime-deadline-ms"], "4102444800000");
+        assert_eq!(
+            headers["lambda-runtime-invoked-function-arn"],
+            "arn:aws:lambda:us-east-1:123456789012:function:F"
+        );
+        assert!(headers.contains_key("lambda-runtime-trace-id"));
+        assert_eq!(body["httpMethod"], "GET");
+    }
+
+    #[tokio::test]
+    async fn answers_for_unknown_or_answered_ids_and_bad_modes_are_rejected_like_rie() {
+        let client = client();
+        let (api, _init) = RuntimeApi::start("arn".to_owned()).await.unwrap();
+        let (queued, reply) = invocation("req-1");
+        api.submit(queued).await.unwrap();
+        call(&client, &api, Method::GET, "/invocation/next", &[], b"").await;
+
+        let (status, _, body) = call(
+            &client,
+            &api,
+            Method::POST,
+            "/invocation/nope/response",
+            &[],
+            b"{}",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["errorType"], "InvalidRequestID");
+
+        let mode = [("lambda-runtime-function-response-mode", "chunky")];
+        let (status, _, body) = call(
+            &client,
+            &api,
+            Method::POST,
+            "/invocation/req-1/response",
+            &mode,
+            b"{}",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["errorType"], "InvalidFunctionResponseMode");
+
+        let (status, _, body) = call(
+            &client,
+            &api,
+            Method::POST,
+            "/invocation/req-1/response",
+            &[],
+            b"{}",
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        assert_eq!(body["status"], "OK");
+        assert!(matches!(reply.await, Ok(RuntimeReply::Buffered(b)) if b.as_ref() == b"{}"));
+
+        let (status, _, _) = call(
+            &client,
+            &api,
+            Method::POST,
+            "/invocation/req-1/error",
+            &[],
+            b"{}",
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "an answered id is no longer valid"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_error_report_carries_its_type_and_body() {
+        let client = client();
+        let (api, _init) = RuntimeApi::start("arn".to_owned()).await.unwrap();
+        let (queued, reply) = invocation("req-2");
+        api.submit(queued).await.unwrap();
+        call(&client, &api, Method::GET, "/invocation/next", &[], b"").await;
+        let headers = [("lambda-runtime-function-error-type", "unhandled")];
+        let body: &'static [u8] = br#"{"errorType":"MyError","errorMessage":"boom"}"#;
+        let (status, _, _) = call(
+            &client,
+            &api,
+            Method::POST,
+            "/invocation/req-2/error",
+            &headers,
+            body,
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let Ok(RuntimeReply::Error(error)) = reply.await else {
+            panic!("expected an error reply")
+        };
+        assert_eq!(error.error_type, "unhandled");
+        assert_eq!(error.summary(), "unhandled: boom");
+    }
+
+    #[tokio::test]
+    async fn an_init_error_is_reported_once_and_refused_after_init() {
+        let client = client();
+        let (api, init) = RuntimeApi::start("arn".to_owned()).await.unwrap();
+        let headers = [("lambda-runtime-function-error-type", "Runtime.InitError")];
+        let body: &'static [u8] = br#"{"errorType":"Config","errorMessage":"missing RILL_STORE"}"#;
+        let (status, _, _) = call(&client, &api, Method::POST, "/init/error", &headers, body).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let Ok(InitSignal::Failed(error)) = init.await else {
+            panic!("expected an init failure")
+        };
+        assert_eq!(error.summary(), "Runtime.InitError: missing RILL_STORE");
+        let (status, _, body) =
+            call(&client, &api, Method::POST, "/init/error", &headers, body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["errorType"], "InvalidStateTransition");
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_are_404() {
+        let (api, _init) = RuntimeApi::start("arn".to_owned()).await.unwrap();
+        let (status, _, _) = call(
+            &client(),
+            &api,
+            Method::GET,
+            "/invocation/whatever",
+            &[],
+            b"",
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}

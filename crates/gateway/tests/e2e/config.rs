@@ -187,3 +187,30 @@ fn a_broken_template_exits_with_every_error_listed() {
     assert!(stderr.contains("configuration error"), "{stderr}");
     assert!(stderr.contains("Ghost"), "{stderr}");
 }
+
+#[test]
+fn a_variable_the_env_vars_file_provides_is_not_reported_as_missing() {
+    // Given an --env-vars file that supplies the Secrets Manager value
+    let dir = tempfile::tempdir().unwrap();
+    let env_vars = dir.path().join("env.json");
+    std::fs::write(
+        &env_vars,
+        r#"{"FixtureFunction": {"FROM_SECRETS_MANAGER": "local"}}"#,
+    )
+    .unwrap();
+    let mut settings = fixture_settings();
+    settings.env_vars = Some(env_vars);
+    // When the template is loaded
+    let config = config::load(&settings).unwrap();
+    // Then only the still-missing variable is reported
+    let warnings = config.warnings.join("\n");
+    assert!(!warnings.contains("FROM_SECRETS_MANAGER"), "{warnings}");
+    assert!(
+        warnings.contains("SECRET_PARAMETER is not set locally"),
+        "{warnings}"
+    );
+    assert_eq!(
+        config.functions["FixtureFunction"].environment["FROM_SECRETS_MANAGER"],
+        "local"
+    );
+}
