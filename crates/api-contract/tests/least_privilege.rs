@@ -254,3 +254,83 @@ fn the_tables_have_the_keys_and_index_the_dynamodb_store_uses() {
     );
     assert_eq!(index["Projection"], json!({"ProjectionType": "ALL"}));
 }
+
+#[test]
+fn no_function_takes_a_role_or_managed_policy_from_outside_its_own_statements() {
+    // A function's `Role` replaces the role SAM builds from `Policies`, and a managed policy cannot
+    // be read here: either would bypass the checks above.
+    let template = template();
+    for function in template.functions() {
+        for property in ["Role", "ManagedPolicyArns", "PermissionsBoundary"] {
+            assert!(
+                function.properties.get(property).is_none(),
+                "{} sets {property}",
+                function.logical_id
+            );
+        }
+    }
+    assert!(
+        template
+            .document()
+            .pointer("/Globals/Function/Role")
+            .is_none(),
+        "a global Role would apply to every function"
+    );
+}
+
+#[test]
+fn the_template_has_exactly_two_roles_and_the_logging_role_only_pushes_logs() {
+    // Given every IAM role of the template
+    let template = template();
+    let roles: BTreeSet<&str> = template.of_type("AWS::IAM::Role").collect();
+    assert_eq!(
+        roles,
+        BTreeSet::from(["ApiGatewayInvokeRole", "ApiGatewayCloudWatchRole"])
+    );
+    assert_eq!(template.of_type("AWS::IAM::Policy").count(), 0);
+    assert_eq!(template.of_type("AWS::IAM::ManagedPolicy").count(), 0);
+    assert_eq!(template.of_type("AWS::IAM::User").count(), 0);
+
+    // Then the logging role is assumed only by API Gateway and holds only AWS's push-logs policy
+    let role = &template.resource("ApiGatewayCloudWatchRole").unwrap()["Properties"];
+    let trust = role["AssumeRolePolicyDocument"]["Statement"]
+        .as_array()
+        .expect("a trust policy");
+    assert_eq!(trust.len(), 1);
+    assert_eq!(
+        trust[0]["Principal"],
+        json!({"Service": "apigateway.amazonaws.com"})
+    );
+    assert!(role.get("Policies").is_none());
+    let managed = role["ManagedPolicyArns"]
+        .as_array()
+        .expect("managed policies");
+    assert_eq!(managed.len(), 1);
+    assert!(
+        managed[0]
+            .to_string()
+            .ends_with(":iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs\"}"),
+        "{}",
+        managed[0]
+    );
+}
+
+#[test]
+fn nothing_but_the_invoke_role_can_invoke_the_functions() {
+    // Resource-based permissions (an `AWS::Lambda::Permission`, or the ones SAM adds for a
+    // function's `Events`) would let callers in around the invoke role.
+    let template = template();
+    assert_eq!(template.of_type("AWS::Lambda::Permission").count(), 0);
+    for function in template.functions() {
+        assert!(
+            function.properties.get("Events").is_none(),
+            "{} has Events",
+            function.logical_id
+        );
+        assert!(
+            function.properties.get("FunctionUrlConfig").is_none(),
+            "{} has a function URL",
+            function.logical_id
+        );
+    }
+}
