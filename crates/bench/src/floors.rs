@@ -118,8 +118,8 @@ pub enum ExportMode {
 pub struct ExportFloor {
     pub bytes: u64,
     pub rows: u64,
-    /// Until the first encoded chunk was ready.
-    pub ttfb_ms: f64,
+    /// Until the first encoded chunk was ready (the plain loop only).
+    pub ttfb_ms: Option<f64>,
     pub elapsed_ms: f64,
     /// `VmHWM` of the floor process at the end.
     pub peak_rss_kib: u64,
@@ -143,7 +143,7 @@ pub async fn export_floor(db: &Path, mode: ExportMode) -> anyhow::Result<ExportF
     Ok(ExportFloor {
         bytes,
         rows,
-        ttfb_ms: ttfb.map_or(f64::NAN, |t: Duration| t.as_secs_f64() * 1000.0),
+        ttfb_ms: ttfb.map(|t: Duration| t.as_secs_f64() * 1000.0),
         elapsed_ms: elapsed.as_secs_f64() * 1000.0,
         peak_rss_kib: own_peak_rss_kib().unwrap_or(0),
     })

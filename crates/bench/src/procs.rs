@@ -275,6 +275,11 @@ impl GatewayProcess {
             .unwrap_or_else(|| "unknown".to_owned())
     }
 
+    /// The gateway's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Lines the gateway has printed so far.
     pub fn lines(&self) -> u64 {
         self.watch.seen.lock().expect("watch lock").lines
@@ -417,6 +422,68 @@ pub fn own_peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// `VmHWM` of process `pid` in KiB, while it runs.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The children of `parent` whose command name is `name`.
+pub fn children_named(parent: u32, name: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            // /proc/PID/stat: `pid (comm) state ppid ...`; comm may hold spaces, so split at the last ')'.
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let (head, tail) = stat.rsplit_once(')')?;
+                    let comm = head.split_once('(')?.1;
+                    let ppid: u32 = tail.split_whitespace().nth(1)?.parse().ok()?;
+                    Some(comm == name && ppid == parent)
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Samples the peak RSS of a process until stopped, so the peak is known even if the process exits
+/// before anyone asks (an export that is cut short ends its process on purpose).
+#[derive(Debug)]
+pub struct PeakSampler {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl PeakSampler {
+    /// Polls `VmHWM` of `pid` every `interval`.
+    pub fn start(pid: u32, interval: Duration) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut peak = 0;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(kib) = peak_rss_kib(pid) {
+                    peak = peak.max(kib);
+                }
+                std::thread::sleep(interval);
+            }
+            peak_rss_kib(pid).map_or(peak, |kib| peak.max(kib))
+        });
+        Self { stop, thread }
+    }
+
+    /// Stops sampling; the highest `VmHWM` seen, in KiB (0 if the process was never seen).
+    pub fn finish(self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or(0)
+    }
+}
+
 /// `path` made absolute against the current directory.
 pub fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
@@ -449,6 +516,16 @@ mod tests {
         assert_eq!(report.init_duration_ms, None);
         assert_eq!(report.max_memory_used_mb, None);
         assert_eq!(report.duration_ms, 1000.0);
+    }
+
+    #[test]
+    fn this_process_is_its_parents_child_and_has_a_peak() {
+        let me = std::process::id();
+        let parent = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get() as u32);
+        let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+        assert!(children_named(parent, comm.trim()).contains(&me));
+        let sampler = PeakSampler::start(me, Duration::from_millis(1));
+        assert!(sampler.finish() > 0);
     }
 
     #[test]

@@ -43,6 +43,8 @@ struct Subject {
     function: &'static str,
     target: Target,
     expect: StatusCode,
+    /// Text the body must contain, to know the function itself answered.
+    marker: String,
 }
 
 #[derive(Default, Clone)]
@@ -109,6 +111,7 @@ pub async fn run(ctx: &Context) -> anyhow::Result<SectionResult> {
             function: "users, `GET /users/{id}`",
             target: Target::get(&users_url, true)?,
             expect: StatusCode::OK,
+            marker: format!("\"id\":\"{}\"", ids.user),
         },
         Subject {
             key: "gateway/hello",
@@ -116,6 +119,7 @@ pub async fn run(ctx: &Context) -> anyhow::Result<SectionResult> {
             function: "hello-floor",
             target: Target::get(&format!("{}/hello", gw_hello.base_url), true)?,
             expect: StatusCode::OK,
+            marker: "hello".into(),
         },
     ];
     let mut peers = Vec::new();
@@ -148,6 +152,7 @@ pub async fn run(ctx: &Context) -> anyhow::Result<SectionResult> {
             function: "users, `GET /users/{id}` (answers 404: no REST event)",
             target: Target::get(&format!("{}{}", users_peer.base_url, user_path), true)?,
             expect: StatusCode::NOT_FOUND,
+            marker: "urn:rill:problem:not-found".into(),
         });
         subjects.push(Subject {
             key: "cargo-lambda/hello",
@@ -155,6 +160,7 @@ pub async fn run(ctx: &Context) -> anyhow::Result<SectionResult> {
             function: "hello-floor",
             target: Target::get(&format!("{}/hello", hello_peer.base_url), true)?,
             expect: StatusCode::OK,
+            marker: "hello".into(),
         });
         peers.push(users_peer);
         peers.push(hello_peer);
@@ -164,8 +170,9 @@ pub async fn run(ctx: &Context) -> anyhow::Result<SectionResult> {
     for subject in &subjects {
         let reply = get_once(&subject.target, Duration::from_secs(30)).await?;
         anyhow::ensure!(
-            reply.status == subject.expect,
-            "{} answered {} instead of {}: {}",
+            reply.status == subject.expect
+                && String::from_utf8_lossy(&reply.body).contains(&subject.marker),
+            "{} answered {} instead of {} from the function: {}",
             subject.key,
             reply.status,
             subject.expect,
