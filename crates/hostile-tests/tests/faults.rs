@@ -227,7 +227,8 @@ async fn an_export_that_fails_mid_stream_ends_as_a_failed_transfer_never_a_compl
         .expect("corrupt one row");
     drop(connection);
 
-    // Then a CSV export starts with a 200 and rows, and ends as a failed transfer
+    // Then a CSV export starts with a 200 and ends as a failed transfer, with at most the rows
+    // before the bad one (how many of them reach the client before the function exits is timing)
     let csv = api.get("/exports/orders?format=csv").await;
     assert_eq!(csv.status, 200, "{}", csv.text());
     assert!(
@@ -235,8 +236,11 @@ async fn an_export_that_fails_mid_stream_ends_as_a_failed_transfer_never_a_compl
         "a failed export must not end with the terminating chunk"
     );
     let rows = csv.text().lines().count();
-    assert!(rows > 1, "rows were streamed before the failure");
-    assert!(rows < 31, "the failure comes before the end: {rows} lines");
+    assert!(rows <= 20, "rows after the failure were sent: {rows} lines");
+    assert!(
+        !csv.text().contains(corrupt.as_str()),
+        "the unreadable order was sent"
+    );
 
     // And an NDJSON export does too, without its end record
     let ndjson = api.get("/exports/orders?format=ndjson").await;
