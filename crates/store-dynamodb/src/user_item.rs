@@ -28,7 +28,7 @@ const CREATED_AT: &str = "createdAt";
 const UPDATED_AT: &str = "updatedAt";
 pub(crate) const VERSION: &str = "version";
 
-/// Longest email key kept verbatim in a claim's `pk`. An address is at most 254 bytes, but its NFKC
+/// Longest email key kept verbatim in a claim's `pk`. An address is at most 254 characters, but its NFKC
 /// form can be several times longer, and a partition key holds at most 2048 bytes; longer keys are
 /// replaced by their SHA-256, which is as unique.
 const MAX_VERBATIM_EMAIL_KEY: usize = 1024;
