@@ -431,7 +431,6 @@ fn json_response(status: StatusCode, body: serde_json::Value) -> ApiResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http_body_util::BodyExt as _;
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
 
