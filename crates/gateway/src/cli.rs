@@ -7,7 +7,11 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::settings::{DEFAULT_CONCURRENCY, DEFAULT_PORT, DEFAULT_REGION, Settings, StoreKind};
+use crate::settings::{
+    DEFAULT_CONCURRENCY, DEFAULT_PORT, DEFAULT_REGION, LOCAL_ACCESS_KEY_ID,
+    LOCAL_SECRET_ACCESS_KEY, Settings, StoreKind,
+};
+use crate::sigv4::LocalCredentials;
 
 /// Runs a SAM template's REST API locally: API Gateway (REST v1 events, response streaming) in front
 /// of the real function binaries, each run over the Lambda Runtime API. No Docker.
@@ -56,6 +60,25 @@ pub struct Cli {
     /// RILL_CURSOR_KEY for the functions, when neither the template nor --env-vars sets one.
     #[arg(long, env = "RILL_CURSOR_KEY", hide_env_values = true)]
     pub cursor_key: Option<String>,
+    /// Access key id that SigV4 signatures must use.
+    #[arg(long, env = "RILL_ACCESS_KEY_ID", default_value = LOCAL_ACCESS_KEY_ID)]
+    pub access_key_id: String,
+    /// Secret access key that SigV4 signatures are verified with.
+    #[arg(
+        long,
+        env = "RILL_SECRET_ACCESS_KEY",
+        hide_env_values = true,
+        hide_default_value = true,
+        default_value = LOCAL_SECRET_ACCESS_KEY
+    )]
+    pub secret_access_key: String,
+    /// Session token every signed request must carry (as temporary credentials require).
+    #[arg(long, env = "RILL_SESSION_TOKEN", hide_env_values = true)]
+    pub session_token: Option<String>,
+    /// Do not verify SigV4: every request is let in. For local tinkering only; never expose the
+    /// port.
+    #[arg(long)]
+    pub no_auth: bool,
     /// Read the template, print the routes and problems, and exit.
     #[arg(long)]
     pub check: bool,
@@ -92,6 +115,12 @@ impl Cli {
         settings.queue_timeout = Duration::from_millis(self.queue_timeout_ms);
         settings.region = self.region.clone();
         settings.cursor_key = self.cursor_key.clone();
+        let credentials = LocalCredentials::new(&self.access_key_id, &self.secret_access_key);
+        settings.credentials = match &self.session_token {
+            Some(token) => credentials.with_session_token(token),
+            None => credentials,
+        };
+        settings.no_auth = self.no_auth;
         settings
     }
 }
@@ -117,6 +146,32 @@ mod tests {
         assert_eq!(settings.data_dir, PathBuf::from(".local"));
         assert_eq!(settings.concurrency, 4);
         assert_eq!(settings.template, PathBuf::from("template.yaml"));
+        assert_eq!(settings.credentials, LocalCredentials::default());
+        assert!(
+            !settings.no_auth,
+            "SigV4 is verified unless --no-auth is given"
+        );
+    }
+
+    #[test]
+    fn credential_flags_replace_the_local_credentials() {
+        let cli = Cli::try_parse_from([
+            "rill-gateway",
+            "--access-key-id",
+            "AKIDOTHER",
+            "--secret-access-key",
+            "other-secret",
+            "--session-token",
+            "token",
+            "--no-auth",
+        ])
+        .unwrap();
+        let settings = cli.settings();
+        assert_eq!(
+            settings.credentials,
+            LocalCredentials::new("AKIDOTHER", "other-secret").with_session_token("token")
+        );
+        assert!(settings.no_auth);
     }
 
     #[test]

@@ -37,9 +37,9 @@ pub use settings::Settings;
 /// The request guards a gateway runs by default, in API Gateway's order: authorization first, then
 /// request validation.
 ///
-/// SigV4 verification needs nothing but the local credentials, so it is built here; request
-/// validation is compiled from the API definition when the gateway binds (see [`Gateway::bind`]), and
-/// runs after it.
-pub fn default_guards() -> Vec<Arc<dyn guard::RequestGuard>> {
-    vec![Arc::new(sigv4::SigV4Guard::local_default())]
+/// SigV4 verification needs nothing but the settings (credentials, region, `--no-auth`), so it is
+/// built here; request validation is compiled from the API definition when the gateway binds (see
+/// [`Gateway::bind`]), and runs after it.
+pub fn default_guards(settings: &Settings) -> Vec<Arc<dyn guard::RequestGuard>> {
+    vec![Arc::new(sigv4::SigV4Guard::from_settings(settings))]
 }

@@ -40,11 +40,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         std::fs::create_dir_all(&settings.data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", settings.data_dir.display()))?;
     }
-    let gateway = Gateway::bind(config, &settings, GatewayOptions::default())
+    let gateway = Gateway::bind(config, &settings, GatewayOptions::for_settings(&settings))
         .await
         .map_err(|e| {
             anyhow::anyhow!("cannot listen on {}:{}: {e}", settings.host, settings.port)
         })?;
+    if let Some(warning) = banner::no_auth_warning(&settings, gateway.local_addr()) {
+        eprint!("\n{warning}\n");
+        tracing::warn!("--no-auth: SigV4 is NOT verified; any request is let in");
+    }
     print!("{}", banner::render(&gateway, &settings));
     if cli.check {
         return Ok(());

@@ -51,10 +51,11 @@ pub struct GatewayOptions {
     pub logs: Arc<dyn LogSink>,
 }
 
-impl Default for GatewayOptions {
-    fn default() -> Self {
+impl GatewayOptions {
+    /// The guards `settings` ask for ([`crate::default_guards`]), function output on stdout.
+    pub fn for_settings(settings: &Settings) -> Self {
         Self {
-            guards: crate::default_guards(),
+            guards: crate::default_guards(settings),
             logs: Arc::new(StdoutSink),
         }
     }

@@ -9,6 +9,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::sigv4::LocalCredentials;
+
 /// Where the functions keep their data locally.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
@@ -38,9 +40,9 @@ pub const DEFAULT_PORT: u16 = 3000;
 /// The Region functions are told they run in.
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// Access key id of the local SigV4 credentials (documented; printed at start).
-pub const LOCAL_ACCESS_KEY_ID: &str = "AKIDLOCALRILL0000000";
+pub const LOCAL_ACCESS_KEY_ID: &str = LocalCredentials::DEFAULT_ACCESS_KEY_ID;
 /// Secret access key of the local SigV4 credentials. Not a secret: it only opens the local gateway.
-pub const LOCAL_SECRET_ACCESS_KEY: &str = "rill-local-secret-key-do-not-use-in-aws";
+pub const LOCAL_SECRET_ACCESS_KEY: &str = LocalCredentials::DEFAULT_SECRET_ACCESS_KEY;
 /// The SQLite file inside the data directory.
 pub const SQLITE_FILE_NAME: &str = "rill.db";
 
@@ -76,6 +78,13 @@ pub struct Settings {
     pub region: String,
     /// `RILL_CURSOR_KEY` for the functions when neither the template nor `env_vars` sets one.
     pub cursor_key: Option<String>,
+    /// The credentials SigV4 signatures are verified against (the documented local ones by
+    /// default).
+    pub credentials: LocalCredentials,
+    /// Lets every request in without verifying SigV4 (`--no-auth`). A valid signature still
+    /// fills in `requestContext.identity`; anything else reaches the function as an anonymous
+    /// caller.
+    pub no_auth: bool,
 }
 
 impl Settings {
@@ -101,6 +110,8 @@ impl Settings {
             queue_timeout: DEFAULT_QUEUE_TIMEOUT,
             region: DEFAULT_REGION.to_owned(),
             cursor_key: None,
+            credentials: LocalCredentials::default(),
+            no_auth: false,
         }
     }
 }

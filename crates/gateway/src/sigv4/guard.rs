@@ -5,30 +5,69 @@
 //! (its own `security`, else the document's) names a security scheme with
 //! `x-amazon-apigateway-authtype: awsSigv4`, or when it sets
 //! `x-amazon-apigateway-auth: {type: AWS_IAM}`. `security: []` opts an operation out.
+//!
+//! With `--no-auth` the guard still runs but no longer refuses anything: a request whose signature
+//! verifies reaches the function with its identity (so code that reads `accessKey` behaves as it
+//! will in AWS), and every other request reaches it as an anonymous caller, with the identity
+//! fields API Gateway leaves empty for an unauthenticated request.
 
 use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::{SigV4Verifier, SignedRequest};
+use super::{LocalIdentity, SigV4Verifier, SignedRequest};
 use crate::gateway_response::GatewayResponse;
 use crate::guard::{CallerIdentity, GuardRequest, RequestGuard};
+use crate::settings::Settings;
 
 /// The SigV4 (`AWS_IAM`) authorization guard.
 #[derive(Debug, Clone)]
 pub struct SigV4Guard {
     verifier: SigV4Verifier,
+    enforced: bool,
 }
 
 impl SigV4Guard {
-    /// A guard that verifies with `verifier`.
+    /// A guard that verifies with `verifier` and refuses what does not verify.
     pub fn new(verifier: SigV4Verifier) -> Self {
-        Self { verifier }
+        Self {
+            verifier,
+            enforced: true,
+        }
     }
 
     /// A guard accepting the documented local credentials ([`SigV4Verifier::local_default`]).
     pub fn local_default() -> Self {
         Self::new(SigV4Verifier::local_default())
+    }
+
+    /// The guard the settings ask for: their credentials in their region, refusing bad or missing
+    /// signatures unless `no_auth` is set.
+    pub fn from_settings(settings: &Settings) -> Self {
+        let verifier = SigV4Verifier::new(
+            settings.region.clone(),
+            settings.credentials.clone(),
+            LocalIdentity::default(),
+        );
+        if settings.no_auth {
+            Self::unenforced(verifier)
+        } else {
+            Self::new(verifier)
+        }
+    }
+
+    /// A guard that lets every request in (`--no-auth`), recording the identity of those whose
+    /// signature `verifier` accepts.
+    pub fn unenforced(verifier: SigV4Verifier) -> Self {
+        Self {
+            verifier,
+            enforced: false,
+        }
+    }
+
+    /// Whether requests that fail verification are refused.
+    pub fn is_enforced(&self) -> bool {
+        self.enforced
     }
 
     /// The verifier in use.
@@ -39,7 +78,11 @@ impl SigV4Guard {
 
 impl RequestGuard for SigV4Guard {
     fn name(&self) -> &'static str {
-        "SigV4 (IAM)"
+        if self.enforced {
+            "SigV4 (IAM)"
+        } else {
+            "SigV4 NOT verified (--no-auth)"
+        }
     }
 
     fn check(
@@ -64,6 +107,13 @@ impl RequestGuard for SigV4Guard {
                 identity.caller = Some(caller.caller);
                 identity.user = Some(caller.user);
                 identity.user_arn = Some(caller.user_arn);
+                Ok(())
+            }
+            Err(error) if !self.enforced => {
+                tracing::debug!(
+                    failure = ?error.kind(),
+                    "SigV4 did not verify; let in anyway (--no-auth)"
+                );
                 Ok(())
             }
             Err(error) => {

@@ -24,7 +24,7 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 
 use crate::lambda::LogSink;
-use crate::settings::{LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY};
+use crate::sigv4::LocalCredentials;
 use crate::{Gateway, GatewayHandle, GatewayOptions, Settings, config};
 
 /// Whether [`ApiClient`] signs requests (SigV4, local credentials). Signing is harmless for routes
@@ -230,7 +230,7 @@ impl GatewayBuilder {
         let logs = Arc::new(CapturedLogs::default());
         let options = GatewayOptions {
             logs: logs.clone(),
-            ..GatewayOptions::default()
+            ..GatewayOptions::for_settings(&self.settings)
         };
         let gateway = Gateway::bind(config, &self.settings, options)
             .await
@@ -303,6 +303,7 @@ pub struct ApiClient {
     http: reqwest::Client,
     base: String,
     sign: bool,
+    credentials: LocalCredentials,
 }
 
 impl ApiClient {
@@ -315,6 +316,16 @@ impl ApiClient {
                 .expect("a client"),
             base: base.trim_end_matches('/').to_owned(),
             sign: SIGN_REQUESTS,
+            credentials: LocalCredentials::default(),
+        }
+    }
+
+    /// The same client, signing with `credentials` instead of the documented local ones.
+    pub fn with_credentials(&self, credentials: LocalCredentials) -> Self {
+        Self {
+            sign: true,
+            credentials,
+            ..self.clone()
         }
     }
 
@@ -362,7 +373,7 @@ impl ApiClient {
     pub fn raw_request(&self, method: reqwest::Method, path: &str) -> Vec<u8> {
         let mut request = self.request(method, path).build().expect("a valid request");
         if self.sign {
-            sign(&mut request);
+            sign(&mut request, &self.credentials);
         }
         let url = request.url();
         let target = match url.query() {
@@ -392,7 +403,7 @@ impl ApiClient {
     pub async fn send(&self, builder: reqwest::RequestBuilder) -> reqwest::Response {
         let mut request = builder.build().expect("a valid request");
         if self.sign {
-            sign(&mut request);
+            sign(&mut request, &self.credentials);
         }
         self.http
             .execute(request)
@@ -401,8 +412,8 @@ impl ApiClient {
     }
 }
 
-/// Signs `request` with SigV4 for `execute-api` with the documented local credentials.
-fn sign(request: &mut reqwest::Request) {
+/// Signs `request` with SigV4 for `execute-api` with `credentials`.
+fn sign(request: &mut reqwest::Request, credentials: &LocalCredentials) {
     use aws_credential_types::Credentials;
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
     use aws_sigv4::sign::v4;
@@ -423,9 +434,9 @@ fn sign(request: &mut reqwest::Request) {
         .map(<[u8]>::to_vec)
         .unwrap_or_default();
     let identity = Credentials::new(
-        LOCAL_ACCESS_KEY_ID,
-        LOCAL_SECRET_ACCESS_KEY,
-        None,
+        &credentials.access_key_id,
+        &credentials.secret_access_key,
+        credentials.session_token.clone(),
         None,
         "rill-tests",
     )

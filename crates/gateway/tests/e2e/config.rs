@@ -6,7 +6,9 @@ use rill_gateway::Settings;
 use rill_gateway::config::{self, ConfigError, TransferMode};
 use rill_gateway::routing::RouteMethod;
 
-use crate::support::{fixture_bin_dir, fixture_template, gateway_binary, workspace_dir};
+use crate::support::{
+    check_fixture, fixture_bin_dir, fixture_template, gateway_binary, workspace_dir,
+};
 
 fn fixture_settings() -> Settings {
     Settings::new(fixture_template(), fixture_bin_dir(), std::env::temp_dir())
@@ -145,12 +147,7 @@ fn a_stream_mode_that_contradicts_the_uri_fails_at_startup() {
 
 #[test]
 fn check_mode_prints_the_banner_and_exits() {
-    let output = Command::new(gateway_binary())
-        .args(["--template", fixture_template().to_str().unwrap()])
-        .args(["--bin-dir", fixture_bin_dir().to_str().unwrap()])
-        .args(["--port", "0", "--check"])
-        .output()
-        .unwrap();
+    let output = check_fixture(&[], &[]);
     assert!(
         output.status.success(),
         "{}",

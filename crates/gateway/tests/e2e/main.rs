@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod auth;
 mod buffered;
 mod config;
 mod events;

@@ -37,6 +37,19 @@ pub fn gateway_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rill-gateway"))
 }
 
+/// Runs `rill-gateway --check` on the fixture template with `args` and `env` added: the banner and
+/// warnings it prints, without serving.
+pub fn check_fixture(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(gateway_binary())
+        .args(["--template", fixture_template().to_str().unwrap()])
+        .args(["--bin-dir", fixture_bin_dir().to_str().unwrap()])
+        .args(["--port", "0", "--check"])
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("the gateway binary runs")
+}
+
 /// A builder for the fixture API.
 pub fn fixture_gateway() -> GatewayBuilder {
     GatewayBuilder::new(fixture_template(), fixture_bin_dir())
