@@ -76,7 +76,8 @@ impl GatewayResponse {
         )
     }
 
-    /// 504 when the integration timeout passes first (`INTEGRATION_TIMEOUT`).
+    /// 504 when the integration timeout passes first (`INTEGRATION_TIMEOUT`), and, locally, when
+    /// the function runs past its own `Timeout` (AWS reports that as a 502).
     pub fn integration_timeout() -> Self {
         Self::new(
             StatusCode::GATEWAY_TIMEOUT,

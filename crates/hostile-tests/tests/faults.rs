@@ -5,11 +5,12 @@
 //! afterwards holds every acknowledged write and no half of any write.
 //!
 //! A function that crashes at init (`502`, then a fresh init on the next request) and one that hangs
-//! (`504` at the integration timeout, the instance killed at the function timeout and replaced) are
-//! covered by the gateway's own suites with its fixture function: `crates/gateway/tests/e2e`
-//! `lifecycle.rs` (`a_crash_at_init_is_a_502`, `after_a_failed_init_the_next_request_retries_init`)
-//! and `buffered.rs` (`the_integration_timeout_is_a_504_and_the_function_keeps_running`,
-//! `the_function_timeout_kills_the_instance_and_is_a_502`).
+//! (`504` at the integration timeout; `504` too at the function's own timeout, where the instance is
+//! killed and replaced; AWS reports that one as a `502`) are covered by the gateway's own suites
+//! with its fixture function: `crates/gateway/tests/e2e` `lifecycle.rs`
+//! (`a_crash_at_init_is_a_502`, `after_a_failed_init_the_next_request_retries_init`) and
+//! `buffered.rs` (`the_integration_timeout_is_a_504_and_the_function_keeps_running`,
+//! `the_function_timeout_kills_the_instance_and_is_a_504`).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -238,6 +238,7 @@ async fn init(api: &RuntimeApi) {
 /// | `stream-crash`          | prelude, a line, then exits                                       |
 /// | `stream-trailers`       | prelude, a line, then error trailers                              |
 /// | `stream-hang`           | prelude, a line, then never finishes                              |
+/// | `stream-hang-early`     | half a prelude, then never finishes                               |
 /// | `stream-bulk` (`chunks`) | prelude, then 64 KiB chunks as fast as they are taken            |
 async fn handle(api: &RuntimeApi, next: Next) {
     let Next {
@@ -445,6 +446,13 @@ async fn handle_stream(api: &RuntimeApi, request_id: &str, event: &Value, behavi
                 }
                 _ => std::future::pending::<()>().await,
             }
+        }
+        "stream-hang-early" => {
+            sender
+                .send_data(Bytes::from_static(br#"{"statusCode":200,"#))
+                .await
+                .ok();
+            std::future::pending::<()>().await;
         }
         "stream-bulk" => {
             let chunks = number(event, "chunks", 64);

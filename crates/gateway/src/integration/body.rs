@@ -106,6 +106,15 @@ impl Body for GatewayBody {
                             *done = true;
                             Poll::Ready(None)
                         }
+                        Poll::Ready(Some(StreamEvent::TimedOut)) => {
+                            *done = true;
+                            tracing::warn!(
+                                "the function timed out mid-stream; closing the client connection"
+                            );
+                            Poll::Ready(Some(Err(StreamAborted(
+                                "the function timed out".to_owned(),
+                            ))))
+                        }
                         Poll::Ready(None) => {
                             *done = true;
                             Poll::Ready(Some(Err(StreamAborted(

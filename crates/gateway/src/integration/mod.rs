@@ -1,18 +1,22 @@
 //! Turns the outcome of an invocation into the client's HTTP response, the way a Lambda proxy
 //! integration does, for both transfer modes.
 //!
-//! | outcome                                  | BUFFERED                     | STREAM                                 |
-//! |------------------------------------------|------------------------------|----------------------------------------|
-//! | valid response                           | status, headers, body        | status, headers, body as it arrives    |
-//! | malformed response                       | 502                          | 500 (no delimiter), 502 (list headers) |
-//! | function error, crash, function timeout  | 502                          | 502, or a broken stream once started   |
-//! | integration timeout (`timeoutInMillis`)  | 504                          | 504, or a broken stream once started   |
-//! | concurrency exhausted                    | 429                          | 429                                    |
+//! | outcome                                 | BUFFERED              | STREAM                                 |
+//! |-----------------------------------------|-----------------------|----------------------------------------|
+//! | valid response                          | status, headers, body | status, headers, body as it arrives    |
+//! | malformed response                      | 502                   | 500 (no delimiter), 502 (list headers) |
+//! | function error, crash                   | 502                   | 502, or a broken stream once started   |
+//! | function timeout (its own `Timeout`)    | 504                   | 504, or a broken stream once started   |
+//! | integration timeout (`timeoutInMillis`) | 504                   | 504, or a broken stream once started   |
+//! | concurrency exhausted                   | 429                   | 429                                    |
 //!
-//! When a function runs past its own `Timeout`, Lambda reports an error and API Gateway answers 502;
-//! only the integration timeout gives 504. A buffered integration in front of a streaming function
-//! returns status and headers without the body, as AWS documents; a streaming integration in front
-//! of a buffered function sees the payload as one chunk, which has no delimiter: 500.
+//! When a function runs past its own `Timeout`, its instance is killed and replaced and the client
+//! gets 504 `Endpoint request timed out`. On AWS, API Gateway reports a Lambda that timed out as a
+//! 502 (Lambda returns an error); locally it is a 504 so that the cause is visible from the client.
+//!
+//! A buffered integration in front of a streaming function returns status and headers without the
+//! body, as AWS documents; a streaming integration in front of a buffered function sees the payload
+//! as one chunk, which has no delimiter: 500.
 
 mod body;
 pub mod buffered;
@@ -29,7 +33,7 @@ pub use body::{GatewayBody, StreamAborted};
 use crate::config::TransferMode;
 use crate::gateway_response::GatewayResponse;
 use crate::lambda::runtime_api::MAX_BUFFERED_RESPONSE;
-use crate::lambda::{Outcome, StreamEvent};
+use crate::lambda::{Failure, Outcome, StreamEvent};
 use streaming::{PreludeScanner, Scan};
 
 /// What the response depends on besides the outcome.
@@ -71,6 +75,10 @@ pub async fn respond(
         (_, Outcome::FunctionError(error)) => {
             tracing::warn!(error = %error.summary(), "Lambda execution failed due to a function error");
             gateway(GatewayResponse::bad_gateway())
+        }
+        (_, Outcome::Failed(failure @ Failure::TimedOut(_))) => {
+            tracing::warn!(%failure, "the function timed out; its instance was replaced");
+            gateway(GatewayResponse::integration_timeout())
         }
         (_, Outcome::Failed(failure)) => {
             tracing::warn!(%failure, "Lambda invocation failed");
@@ -133,6 +141,10 @@ async fn streamed_into_buffered(
                 }
             }
             Ok(Some(StreamEvent::End)) => break,
+            Ok(Some(StreamEvent::TimedOut)) => {
+                tracing::warn!("the function timed out; its instance was replaced");
+                return GatewayResponse::integration_timeout().into_response(context.request_id);
+            }
             Ok(None) => {
                 tracing::warn!("the function's stream failed");
                 return GatewayResponse::bad_gateway().into_response(context.request_id);
@@ -191,6 +203,10 @@ async fn streamed_response(
                     "the response stream ended without the 8-NUL delimiter after its prelude"
                 );
                 return gateway(GatewayResponse::internal_server_error());
+            }
+            Ok(Some(StreamEvent::TimedOut)) => {
+                tracing::warn!("the function timed out before the stream's prelude");
+                return gateway(GatewayResponse::integration_timeout());
             }
             Ok(None) => {
                 tracing::warn!("the function's stream failed before its prelude");

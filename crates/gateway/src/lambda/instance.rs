@@ -2,7 +2,7 @@
 //! invocation on it from dispatch to the last byte.
 //!
 //! The driver is the only place that knows both sides of an invocation, so it owns the rules that
-//! need both: the function's `Timeout` (kill the process, the client sees a 502 or a broken stream),
+//! need both: the function's `Timeout` (kill the process, the client sees a 504 or a broken stream),
 //! crash detection, draining a stream after the client has disconnected, and the `START` / `END` /
 //! `REPORT` log lines. It returns whether the instance can take another invocation.
 
@@ -135,6 +135,11 @@ impl Instance {
     /// `UsersFunction#2`.
     pub fn label(&self) -> &str {
         &self.label
+    }
+
+    /// The function this instance runs, as it was when the instance started.
+    pub fn spec(&self) -> &Arc<FunctionSpec> {
+        &self.spec
     }
 
     /// The process id.
@@ -328,7 +333,7 @@ impl Instance {
             }
         };
         // Leaving without `StreamEvent::End` (dropping the sender) breaks the client's stream.
-        tokio::select! {
+        let end = tokio::select! {
             biased;
             end = pump => end,
             status = self.process.exited() => {
@@ -339,7 +344,17 @@ impl Instance {
                 self.process.kill();
                 End::TimedOut
             }
+        };
+        if let (End::TimedOut, Some(sender)) = (&end, events) {
+            // Tells the client side why the stream stops, so that a response whose head has not
+            // gone out yet becomes a 504 rather than a 502.
+            if let Err(mpsc::error::TrySendError::Full(timed_out)) =
+                sender.try_send(StreamEvent::TimedOut)
+            {
+                tokio::spawn(async move { sender.send(timed_out).await });
+            }
         }
+        end
     }
 
     /// The instance's peak memory: read fresh while the process runs, else the last value read.

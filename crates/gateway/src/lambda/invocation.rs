@@ -80,6 +80,9 @@ pub enum StreamEvent {
     Data(Bytes),
     /// The function finished the stream.
     End,
+    /// The function ran past its `Timeout` and was stopped: a 504 if nothing has reached the client
+    /// yet, else a broken stream.
+    TimedOut,
 }
 
 /// The result of an invocation, as the HTTP side sees it.

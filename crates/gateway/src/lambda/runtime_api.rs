@@ -187,6 +187,17 @@ async fn next(state: &RuntimeState) -> ApiResponse {
     if let Some(init) = state.init.lock().expect("runtime state lock").take() {
         let _ = init.send(InitSignal::Ready);
     }
+    // Asking for the next event gives up on the current one: say so now, not when the next event
+    // arrives (the caller would otherwise wait for the function's timeout).
+    if let Some(reply) = state
+        .active
+        .lock()
+        .expect("runtime state lock")
+        .as_mut()
+        .and_then(|a| a.reply.take())
+    {
+        let _ = reply.send(RuntimeReply::Abandoned);
+    }
     let invocation = state.next.lock().await.recv().await;
     let Some(invocation) = invocation else {
         return api_error(

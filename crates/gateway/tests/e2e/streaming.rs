@@ -16,6 +16,22 @@ async fn raw(gateway: &TestGateway, target: &str) -> RawResponse {
     .await
 }
 
+/// Waits for SlowFunction's (Timeout: 1) timeout in the log, then until its instance is gone.
+async fn the_timed_out_instance_is_replaced(gateway: &TestGateway) {
+    gateway
+        .logs
+        .wait_for("Task timed out after 1.00 seconds", Duration::from_secs(5))
+        .await;
+    let start = std::time::Instant::now();
+    while !gateway.handle.instance_pids().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the timed-out instance is still there"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn the_first_bytes_reach_the_client_before_the_function_finishes() {
     // Given a function that writes five timestamped lines 300 ms apart
@@ -192,18 +208,34 @@ async fn a_function_timeout_mid_stream_breaks_the_transfer_and_replaces_the_inst
     assert_eq!(response.status, 200);
     assert_eq!(response.text(), "first line\n");
     assert!(!response.complete);
-    gateway
-        .logs
-        .wait_for("Task timed out after 1.00 seconds", Duration::from_secs(5))
-        .await;
-    let start = std::time::Instant::now();
-    while !gateway.handle.instance_pids().is_empty() {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "the timed-out instance is still there"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    the_timed_out_instance_is_replaced(&gateway).await;
+}
+
+#[tokio::test]
+async fn a_function_timeout_before_the_prelude_is_a_504_and_replaces_the_instance() {
+    // Given SlowFunction (Timeout: 1) behind a STREAM route, writing half a prelude and hanging
+    let gateway = spawn_fixture_gateway().await;
+    // When its Timeout passes before the response head could be sent
+    let response = raw(&gateway, "/slow-stream?behaviour=stream-hang-early").await;
+    // Then the client gets a 504, as for a buffered route
+    assert_eq!(response.status, 504);
+    assert_eq!(
+        response.text(),
+        r#"{"message":"Endpoint request timed out"}"#
+    );
+    // And the instance is killed and replaced
+    the_timed_out_instance_is_replaced(&gateway).await;
+}
+
+#[tokio::test]
+async fn a_function_timeout_before_any_stream_is_a_504() {
+    // Given SlowFunction (Timeout: 1) behind a STREAM route
+    let gateway = spawn_fixture_gateway().await;
+    // When it sleeps past its Timeout without starting a response
+    let response = raw(&gateway, "/slow-stream?behaviour=sleep&ms=5000").await;
+    // Then the client gets a 504
+    assert_eq!(response.status, 504);
+    assert!(response.text().contains("Endpoint request timed out"));
 }
 
 #[tokio::test]
