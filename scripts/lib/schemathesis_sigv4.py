@@ -11,7 +11,8 @@ API with the signature removed (it must get a 403).
 The signing itself is botocore's `SigV4Auth`, the signer of the AWS SDK for Python, so the local
 gateway's verifier is exercised against the reference implementation rather than a copy of its own.
 
-Load it with `SCHEMATHESIS_HOOKS=schemathesis_sigv4` and this directory on `PYTHONPATH`. Credentials
+Load it with `SCHEMATHESIS_HOOKS=schemathesis_sigv4` and this directory on `PYTHONPATH` (or through
+`schemathesis_state`, which imports it). Credentials
 come from `RILL_SIGV4_ACCESS_KEY_ID`, `RILL_SIGV4_SECRET_ACCESS_KEY` and `RILL_SIGV4_REGION`, defaulting
 to the local gateway's documented credentials.
 """
@@ -92,10 +93,11 @@ def _canonical_query_url(url: str) -> str:
     return urlunsplit(parts._replace(query="&".join(pieces)))
 
 
-schemathesis.auth.set_from_requests(
-    SigV4RequestsAuth(
-        os.environ.get("RILL_SIGV4_ACCESS_KEY_ID", LOCAL_ACCESS_KEY_ID),
-        os.environ.get("RILL_SIGV4_SECRET_ACCESS_KEY", LOCAL_SECRET_ACCESS_KEY),
-        os.environ.get("RILL_SIGV4_REGION", LOCAL_REGION),
-    )
+#: The signer for the run's credentials; other hooks use it for requests of their own.
+AUTH = SigV4RequestsAuth(
+    os.environ.get("RILL_SIGV4_ACCESS_KEY_ID", LOCAL_ACCESS_KEY_ID),
+    os.environ.get("RILL_SIGV4_SECRET_ACCESS_KEY", LOCAL_SECRET_ACCESS_KEY),
+    os.environ.get("RILL_SIGV4_REGION", LOCAL_REGION),
 )
+
+schemathesis.auth.set_from_requests(AUTH)
