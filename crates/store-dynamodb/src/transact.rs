@@ -6,8 +6,16 @@
 //! the outcome of ours is unknown until it is tried again. So conflicts are retried here with jittered
 //! backoff, and only cancellations that carry a failed condition reach the caller.
 //!
-//! The SDK gives every `TransactWriteItems` call a client request token, so its own retries of one
-//! call (after a timeout, say) cannot apply the writes twice.
+//! Every call carries a `ClientRequestToken`, fresh for each call and therefore the same across the
+//! SDK's own retries of it (the SDK serialises the input once and resends those bytes). Without one,
+//! a transaction that DynamoDB applied but whose answer was lost (a timeout, a dropped connection, a
+//! `500` after the commit) would be sent again by the SDK and refused by its own conditions: a new
+//! user's email "taken" by that very user, a version "moved on" by that very write, and the API
+//! would answer a wrong `409`/`412`. With the token, DynamoDB recognises the retry for 10 minutes and
+//! answers it as it answered the first. (The SDK fills in a random token itself when none is given;
+//! setting it here makes the guarantee this crate's, not a detail of generated code, and puts the
+//! token in the logs of a failed write.) Retries of this module's own, after a cancellation, take a
+//! new token: a cancelled transaction applied nothing, and the next try is a new write.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -77,16 +85,19 @@ impl DynamoStore {
         items: Vec<TransactWriteItem>,
     ) -> Result<Transacted, DomainError> {
         for attempt in 0..MAX_CONFLICT_ATTEMPTS {
+            let token = client_request_token();
             let result = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
+                .client_request_token(&token)
                 .send()
                 .await;
             let error = match result {
                 Ok(_) => return Ok(Transacted::Applied),
                 Err(error) => error,
             };
+            tracing::debug!(operation, token, attempt, "transaction not applied");
             let reasons = match &error {
                 SdkError::ServiceError(service) => match service.err() {
                     TransactWriteItemsError::TransactionCanceledException(cancelled) => {
@@ -114,6 +125,12 @@ impl DynamoStore {
         }
         Err(DynamoError::Contention { operation }.into())
     }
+}
+
+/// A new `ClientRequestToken`: a random UUID, 36 characters (DynamoDB takes 1 to 36), unique to
+/// one logical write so that only the SDK's retries of that write share it.
+pub(crate) fn client_request_token() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string()
 }
 
 /// Waits before try `attempt + 1` of a write that lost to a concurrent one: exponential from 10 ms,
