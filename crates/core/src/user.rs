@@ -80,7 +80,12 @@ impl Serialize for Email {
     }
 }
 
-/// A display name: trimmed, 1–200 characters, no control characters.
+/// A display name: trimmed, NFC-normalised, 1–200 characters, no control characters.
+///
+/// The limit counts the characters of the name as stored, after normalisation, because that is the
+/// value every later read returns. A few characters grow under NFC (`U+FB2C` becomes three, `U+0958`
+/// two), so a name the API definition's `maxLength: 200` lets through can still be too long here;
+/// and a decomposed name of more than 200 characters as sent can shrink to fit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct UserName(String);
@@ -266,6 +271,46 @@ mod tests {
         assert!(UserName::parse(&"é".repeat(200)).is_ok());
         assert!(UserName::parse(&"é".repeat(201)).is_err());
         assert!(UserName::parse("Ann\u{7}").is_err());
+    }
+
+    #[test]
+    fn a_name_that_grows_past_the_limit_under_normalisation_is_rejected() {
+        // Given 70 characters that NFC turns into 210 (U+FB2C decomposes to three and never recomposes).
+        let name = "\u{fb2c}".repeat(70);
+        assert_eq!(name.chars().count(), 70);
+        // When it is parsed, then the normalised length is what is checked.
+        let err = UserName::parse(&name).unwrap_err();
+        assert_eq!(fields(err), vec!["name"]);
+        // And 66 of them plus two letters make exactly 200, one more is over.
+        let fits = format!("{}ab", "\u{fb2c}".repeat(66));
+        assert_eq!(
+            UserName::parse(&fits).unwrap().as_str().chars().count(),
+            200
+        );
+        assert!(UserName::parse(&format!("{fits}c")).is_err());
+    }
+
+    #[test]
+    fn a_decomposed_name_is_counted_after_it_is_composed() {
+        // Given 200 `é` sent decomposed: 400 characters as sent, 200 once composed.
+        let decomposed = "e\u{301}".repeat(200);
+        assert_eq!(decomposed.chars().count(), 400);
+        // When parsed, then it is stored composed and fits the limit exactly.
+        let name = UserName::parse(&decomposed).unwrap();
+        assert_eq!(name.as_str(), "\u{e9}".repeat(200));
+        assert!(UserName::parse(&"e\u{301}".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn an_email_that_grows_past_its_limits_under_normalisation_is_rejected() {
+        // A local part of 30 characters that NFC turns into 90: past the 64 of a local part.
+        let local = "\u{fb2c}".repeat(30);
+        assert!(Email::parse(&format!("{local}@example.com")).is_err());
+        // 21 of them fit (63 characters after NFC); two more characters make 65, one too many.
+        let fits = format!("{}@example.com", "\u{fb2c}".repeat(21));
+        assert!(Email::parse(&fits).is_ok());
+        let over = format!("{}ab@example.com", "\u{fb2c}".repeat(21));
+        assert!(Email::parse(&over).is_err());
     }
 
     #[test]
