@@ -469,9 +469,8 @@ async fn a_body_over_lambdas_six_megabytes_that_no_schema_checks_is_a_413_from_t
 
 #[tokio::test]
 async fn a_long_query_string_is_read_and_its_bad_parameter_named() {
-    // Long, but within API Gateway's 10 240-character URL quota.
     let world = World::new().await;
-    let long = "9".repeat(8 * 1024);
+    let long = "9".repeat(16 * 1024);
     world
         .refused(
             Request::new("GET", &format!("/users?limit={long}")),
@@ -480,27 +479,12 @@ async fn a_long_query_string_is_read_and_its_bad_parameter_named() {
             },
         )
         .await;
-    let cursor = "A".repeat(8 * 1024);
+    let cursor = "A".repeat(16 * 1024);
     world
         .refused(
             Request::new("GET", &format!("/orders?cursor={cursor}")),
             |answer| {
                 answer.assert_invalid_fields(&["cursor"]);
-            },
-        )
-        .await;
-    world.finish().await;
-}
-
-#[tokio::test]
-async fn a_url_over_ten_thousand_two_hundred_forty_characters_is_a_414_from_the_gateway() {
-    let world = World::new().await;
-    let long = "9".repeat(12_000);
-    world
-        .refused(
-            Request::new("GET", &format!("/users?limit={long}")),
-            |answer| {
-                answer.assert_gateway(414, "Request-URI Too Long");
             },
         )
         .await;
@@ -543,36 +527,16 @@ async fn a_header_block_over_the_servers_buffer_is_a_431_with_an_empty_body() {
 }
 
 #[tokio::test]
-async fn headers_over_ten_thousand_two_hundred_forty_bytes_are_a_431_from_the_gateway() {
+async fn a_large_unsigned_header_within_the_buffer_does_not_change_the_answer() {
     let world = World::new().await;
-    let padding = "p".repeat(12 * 1024);
-    world
-        .refused(
-            Request::new("GET", &format!("/users/{}", world.user_id()))
-                .header("x-padding", &padding),
-            |answer| {
-                answer.assert_gateway(431, "Request Header Fields Too Large");
-            },
-        )
-        .await;
-    world.finish().await;
-}
-
-#[tokio::test]
-async fn a_large_header_or_many_headers_within_the_quota_do_not_change_the_answer() {
-    let world = World::new().await;
-    let path = format!("/users/{}", world.user_id());
-    // One unsigned 8 KiB header: with the signature's headers, still under 10 240 bytes.
+    let padding = "p".repeat(32 * 1024);
     let answer = world
         .api
-        .send(Request::new("GET", &path).header("x-padding", &"p".repeat(8 * 1024)))
+        .send(
+            Request::new("GET", &format!("/users/{}", world.user_id()))
+                .header("x-padding", &padding),
+        )
         .await;
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    // 150 small unsigned headers: more than an HTTP server's usual 100, far under the quota.
-    let many = (0..150).fold(Request::new("GET", &path), |request, n| {
-        request.header(&format!("x-h-{n}"), "1")
-    });
-    let answer = world.api.send(many).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     world.finish().await;
 }
