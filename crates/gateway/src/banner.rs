@@ -38,9 +38,14 @@ pub fn render(gateway: &Gateway, settings: &Settings) -> String {
     let _ = writeln!(out, "  Store      {store}");
     let _ = writeln!(
         out,
-        "  Functions  binaries from {}, up to {} instance(s) each",
+        "  Functions  binaries from {}, up to {} instance(s) each{}",
         settings.bin_dir.display(),
-        settings.concurrency
+        settings.concurrency,
+        if settings.watch {
+            "; rebuilt and reloaded when their sources change (--watch)"
+        } else {
+            ""
+        }
     );
     let guards: Vec<&str> = gateway.guards().iter().map(|g| g.name()).collect();
     let _ = writeln!(

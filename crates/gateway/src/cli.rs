@@ -79,6 +79,11 @@ pub struct Cli {
     /// port.
     #[arg(long)]
     pub no_auth: bool,
+    /// Rebuild a function (`cargo build`, in the profile of --bin-dir) when its sources or the
+    /// workspace crates it uses change, and serve the new binary; requests in flight finish on the
+    /// old one.
+    #[arg(long)]
+    pub watch: bool,
     /// Read the template, print the routes and problems, and exit.
     #[arg(long)]
     pub check: bool,
@@ -121,6 +126,7 @@ impl Cli {
             None => credentials,
         };
         settings.no_auth = self.no_auth;
+        settings.watch = self.watch;
         settings
     }
 }
@@ -154,7 +160,7 @@ mod tests {
     }
 
     #[test]
-    fn credential_flags_replace_the_local_credentials() {
+    fn credential_auth_and_watch_flags_reach_the_settings() {
         let cli = Cli::try_parse_from([
             "rill-gateway",
             "--access-key-id",
@@ -164,9 +170,11 @@ mod tests {
             "--session-token",
             "token",
             "--no-auth",
+            "--watch",
         ])
         .unwrap();
         let settings = cli.settings();
+        assert!(settings.watch);
         assert_eq!(
             settings.credentials,
             LocalCredentials::new("AKIDOTHER", "other-secret").with_session_token("token")

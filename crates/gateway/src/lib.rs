@@ -11,6 +11,9 @@
 //! 4. [`lambda`] hands it to a warm or new instance of the function through its Runtime API;
 //! 5. [`integration`] turns the function's answer (buffered JSON or a prelude + body stream) into
 //!    the HTTP response, or into API Gateway's own errors ([`gateway_response`]).
+//!
+//! Beside the request path, [`watch`] (`--watch`) rebuilds a function when its sources change and
+//! swaps the new binary in without dropping a request.
 
 pub mod banner;
 pub mod cli;
@@ -28,6 +31,7 @@ pub mod template;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod validation;
+pub mod watch;
 
 use std::sync::Arc;
 

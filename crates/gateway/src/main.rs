@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use rill_gateway::cli::Cli;
-use rill_gateway::{Gateway, GatewayOptions, banner, config};
+use rill_gateway::{Gateway, GatewayOptions, banner, config, watch};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -53,6 +53,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.check {
         return Ok(());
     }
+    // Dropping the watcher stops it, so it lives as long as the server.
+    let _watcher = if settings.watch {
+        Some(watch::start(gateway.handle(), gateway.config(), &settings)?)
+    } else {
+        None
+    };
     println!(
         "\nListening on {} (Ctrl-C stops the gateway and every function)",
         gateway.url()

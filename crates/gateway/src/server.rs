@@ -10,6 +10,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -86,6 +87,13 @@ impl GatewayHandle {
     /// Process ids of every running function instance.
     pub fn instance_pids(&self) -> Vec<u32> {
         self.state.functions.pids()
+    }
+
+    /// Serves `function` (a logical id) from `executable` from now on: new requests start new
+    /// instances of it, invocations in flight finish on the old ones, which then stop. Returns how
+    /// many old instances are still finishing an invocation, or `None` for an unknown function.
+    pub async fn reload_function(&self, function: &str, executable: PathBuf) -> Option<usize> {
+        self.state.functions.reload(function, executable).await
     }
 }
 

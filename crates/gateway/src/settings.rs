@@ -85,6 +85,8 @@ pub struct Settings {
     /// fills in `requestContext.identity`; anything else reaches the function as an anonymous
     /// caller.
     pub no_auth: bool,
+    /// Rebuilds a function when its sources change and serves the new binary (`--watch`).
+    pub watch: bool,
 }
 
 impl Settings {
@@ -112,6 +114,7 @@ impl Settings {
             cursor_key: None,
             credentials: LocalCredentials::default(),
             no_auth: false,
+            watch: false,
         }
     }
 }

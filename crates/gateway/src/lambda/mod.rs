@@ -13,6 +13,7 @@ pub mod process;
 pub mod runtime_api;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +66,14 @@ impl Functions {
                 receiver
             }
         }
+    }
+
+    /// Serves `function` (a logical id) from `executable` from now on, letting invocations in
+    /// flight finish on the old instances (see [`FunctionPool::reload`]). Returns how many old
+    /// instances are draining, or `None` for an unknown function.
+    pub async fn reload(&self, function: &str, executable: PathBuf) -> Option<usize> {
+        let pool = self.pools.get(function)?;
+        Some(pool.reload(executable).await)
     }
 
     /// The effective concurrency of `function`.

@@ -4,8 +4,14 @@
 //! Lambda throttles at once when a function's concurrency is exhausted; locally a short wait is
 //! friendlier (a browser fires a few requests together), and the bound keeps the behaviour
 //! observable: a request that waits longer than `queue_timeout` gets the same 429 as in AWS.
+//!
+//! [`FunctionPool::reload`] swaps the function's binary while it serves (`--watch`): every instance
+//! remembers the [`FunctionSpec`] it was started from, and one started from an older spec is never
+//! handed a new invocation. Idle ones stop at once; busy ones finish what they are doing (a stream
+//! included) and stop when it is over, so nothing in flight is cut short.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,7 +25,8 @@ use crate::config::FunctionSpec;
 /// The instances of one function.
 #[derive(Debug)]
 pub struct FunctionPool {
-    spec: Arc<FunctionSpec>,
+    /// The function as new instances start it; replaced by [`FunctionPool::reload`].
+    spec: Mutex<Arc<FunctionSpec>>,
     context: InstanceContext,
     permits: Arc<Semaphore>,
     concurrency: u32,
@@ -41,7 +48,7 @@ impl FunctionPool {
         context: InstanceContext,
     ) -> Self {
         Self {
-            spec,
+            spec: Mutex::new(spec),
             context,
             permits: Arc::new(Semaphore::new(concurrency as usize)),
             concurrency,
@@ -53,9 +60,45 @@ impl FunctionPool {
         }
     }
 
-    /// The function.
-    pub fn spec(&self) -> &FunctionSpec {
-        &self.spec
+    /// The function, as new instances start it.
+    pub fn spec(&self) -> Arc<FunctionSpec> {
+        self.spec.lock().expect("pool lock").clone()
+    }
+
+    /// Whether `instance` runs the current spec (and may take new invocations).
+    fn is_current(&self, instance: &Instance) -> bool {
+        Arc::ptr_eq(instance.spec(), &self.spec.lock().expect("pool lock"))
+    }
+
+    /// Serves the function from `executable` from now on: later invocations go to new instances of
+    /// it; idle instances of the old one stop now, busy ones when their invocation is over.
+    /// Returns how many old instances were still busy (and are draining).
+    pub async fn reload(&self, executable: PathBuf) -> usize {
+        let spec = {
+            let mut current = self.spec.lock().expect("pool lock");
+            let mut spec = FunctionSpec::clone(&current);
+            spec.executable = Some(executable);
+            *current = Arc::new(spec);
+            current.clone()
+        };
+        let idle: Vec<Arc<Instance>> = self.idle.lock().expect("pool lock").drain(..).collect();
+        for instance in &idle {
+            self.retire(instance).await;
+        }
+        let draining = self
+            .live
+            .lock()
+            .expect("pool lock")
+            .values()
+            .filter(|instance| !Arc::ptr_eq(instance.spec(), &spec))
+            .count();
+        tracing::info!(
+            function = %spec.logical_id,
+            stopped = idle.len(),
+            draining,
+            "reloaded: new invocations start the new binary"
+        );
+        draining
     }
 
     /// Maximum instances at once.
@@ -90,7 +133,7 @@ impl FunctionPool {
                 Ok(Ok(permit)) => permit,
                 _ => {
                     tracing::warn!(
-                        function = %self.spec.logical_id,
+                        function = %self.spec().logical_id,
                         concurrency = self.concurrency,
                         "throttled: every instance stayed busy for {:?}",
                         self.queue_timeout
@@ -102,14 +145,16 @@ impl FunctionPool {
         let instance = match self.checkout().await {
             Ok(instance) => instance,
             Err(failure) => {
-                tracing::error!(function = %self.spec.logical_id, %failure, "instance failed to start");
+                tracing::error!(function = %self.spec().logical_id, %failure, "instance failed to start");
                 let _ = outcome.send(Outcome::Failed(failure));
                 return;
             }
         };
         match instance.invoke(request, outcome).await {
             AfterInvocation::Reuse
-                if !self.stopping.load(Ordering::SeqCst) && instance.is_alive() =>
+                if !self.stopping.load(Ordering::SeqCst)
+                    && instance.is_alive()
+                    && self.is_current(&instance) =>
             {
                 self.idle.lock().expect("pool lock").push(instance);
             }
@@ -123,7 +168,10 @@ impl FunctionPool {
         loop {
             let warm = self.idle.lock().expect("pool lock").pop();
             match warm {
-                Some(instance) if instance.is_alive() => return Ok(instance),
+                Some(instance) if instance.is_alive() && self.is_current(&instance) => {
+                    return Ok(instance);
+                }
+                Some(instance) if instance.is_alive() => self.retire(&instance).await,
                 Some(instance) => {
                     tracing::warn!(
                         instance = instance.label(),
@@ -139,10 +187,10 @@ impl FunctionPool {
                 "the gateway is shutting down".to_owned(),
             ));
         }
+        let spec = self.spec();
         let number = self.next_number.fetch_add(1, Ordering::SeqCst);
-        let label = format!("{}#{number}", self.spec.logical_id);
-        let instance =
-            Arc::new(Instance::start(self.spec.clone(), label.clone(), &self.context).await?);
+        let label = format!("{}#{number}", spec.logical_id);
+        let instance = Arc::new(Instance::start(spec, label.clone(), &self.context).await?);
         self.live
             .lock()
             .expect("pool lock")

@@ -13,6 +13,7 @@ mod config;
 mod events;
 mod lifecycle;
 mod product;
+mod reload;
 mod routing;
 mod shutdown;
 mod streaming;
