@@ -35,7 +35,7 @@ pub use page::{Listing, Page, PageLimit, PageRequest};
 pub use ports::{
     CreateOrderOutcome, OrderReader, OrderStore, OrderWriter, UserReader, UserStore, UserWriter,
 };
-pub use timestamp::Timestamp;
+pub use timestamp::{Rfc3339Text, Timestamp};
 pub use user::{Email, NewUser, User, UserName, UserPatch};
 
 /// The version every new record starts at. Each successful write adds one.
