@@ -9,6 +9,8 @@ use rill_core::{
     Currency, DomainError, Email, LineItem, MinorUnits, Order, OrderId, OrderStatus, Quantity, Sku,
     Timestamp, User, UserId, UserName,
 };
+use std::borrow::Cow;
+
 use rusqlite::Row;
 use serde::Deserialize;
 
@@ -33,8 +35,10 @@ pub(crate) use order_columns;
 /// A line item as stored in the `items` JSON array. Serialising a [`LineItem`] gives the same shape.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct StoredLineItem {
-    sku: String,
+struct StoredLineItem<'a> {
+    /// Borrowed from the column's text unless it holds JSON escapes.
+    #[serde(borrow)]
+    sku: Cow<'a, str>,
     quantity: i64,
     unit_price: i64,
 }
@@ -89,17 +93,20 @@ pub(crate) fn read_user(row: &Row<'_>) -> Result<User, SqliteError> {
 }
 
 /// An order from a row selected with `order_columns!()`.
+///
+/// Exports read orders by the million, so the text columns are borrowed from SQLite's row buffer
+/// rather than copied into strings first.
 pub(crate) fn read_order(row: &Row<'_>) -> Result<Order, SqliteError> {
-    let id: String = row.get(0)?;
-    let user_id: String = row.get(1)?;
-    let currency: String = row.get(2)?;
+    let id = text(row, 0)?;
+    let user_id = text(row, 1)?;
+    let currency = text(row, 2)?;
     let total: i64 = row.get(3)?;
-    let status: String = row.get(4)?;
-    let items: String = row.get(5)?;
+    let status = text(row, 4)?;
+    let items = text(row, 5)?;
     let (created_at, updated_at, stored_version): (i64, i64, i64) =
         (row.get(6)?, row.get(7)?, row.get(8)?);
     let parse = || -> FieldResult<Order> {
-        let items = read_items(&items)?;
+        let items = read_items(items)?;
         let sum = items.iter().try_fold(0i64, |sum, line| {
             line.subtotal().and_then(|s| sum.checked_add(s))
         });
@@ -107,22 +114,22 @@ pub(crate) fn read_order(row: &Row<'_>) -> Result<Order, SqliteError> {
             return Err(format!("total: {total} is not the sum of the items"));
         }
         Ok(Order {
-            id: field("id", OrderId::parse("id", &id))?,
-            user_id: field("user_id", UserId::parse("user_id", &user_id))?,
+            id: field("id", OrderId::parse("id", id))?,
+            user_id: field("user_id", UserId::parse("user_id", user_id))?,
             items,
-            currency: field("currency", Currency::parse(&currency))?,
+            currency: field("currency", Currency::parse(currency))?,
             total: MinorUnits::from_stored(total),
-            status: field("status", OrderStatus::parse("status", &status))?,
+            status: field("status", OrderStatus::parse("status", status))?,
             created_at: Timestamp::from_millis(created_at),
             updated_at: Timestamp::from_millis(updated_at),
             version: version(stored_version)?,
         })
     };
-    parse().map_err(|detail| SqliteError::corrupt("order", &id, detail))
+    parse().map_err(|detail| SqliteError::corrupt("order", id, detail))
 }
 
 fn read_items(json: &str) -> FieldResult<Vec<LineItem>> {
-    let stored: Vec<StoredLineItem> =
+    let stored: Vec<StoredLineItem<'_>> =
         serde_json::from_str(json).map_err(|e| format!("items: not a line item array ({e})"))?;
     if stored.is_empty() {
         return Err("items: no line items".to_owned());
@@ -131,14 +138,35 @@ fn read_items(json: &str) -> FieldResult<Vec<LineItem>> {
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
-            let name = format!("items[{index}]");
             Ok(LineItem {
-                sku: field(&name, Sku::parse(&item.sku))?,
-                quantity: field(&name, Quantity::parse(item.quantity))?,
-                unit_price: field(&name, MinorUnits::parse_unit_price(item.unit_price))?,
+                sku: item_field(index, Sku::parse(&item.sku))?,
+                quantity: item_field(index, Quantity::parse(item.quantity))?,
+                unit_price: item_field(index, MinorUnits::parse_unit_price(item.unit_price))?,
             })
         })
         .collect()
+}
+
+/// [`field`] for line item `index`, naming it only when it is invalid.
+fn item_field<T>(index: usize, parsed: Result<T, DomainError>) -> FieldResult<T> {
+    match parsed {
+        Ok(value) => Ok(value),
+        Err(error) => field(&format!("items[{index}]"), Err(error)),
+    }
+}
+
+/// The text in column `index`, borrowed from the row.
+fn text<'r>(row: &'r Row<'_>, index: usize) -> Result<&'r str, rusqlite::Error> {
+    let value = row.get_ref(index)?;
+    value.as_str().map_err(|_| {
+        rusqlite::Error::InvalidColumnType(index, column_name(row, index), value.data_type())
+    })
+}
+
+fn column_name(row: &Row<'_>, index: usize) -> String {
+    row.as_ref()
+        .column_name(index)
+        .map_or_else(|_| index.to_string(), str::to_owned)
 }
 
 #[cfg(test)]

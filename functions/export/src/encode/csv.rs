@@ -41,6 +41,9 @@ pub const ORDER_COLUMNS: [&str; 11] = [
     "unit_price",
 ];
 
+/// Length of a hyphenated UUID (`0190a1b2-...`), the text of every id.
+const UUID_TEXT: usize = 36;
+
 /// The header row of a users export.
 pub const USER_COLUMNS: [&str; 6] = ["id", "email", "name", "created_at", "updated_at", "version"];
 
@@ -84,10 +87,9 @@ impl io::Write for Sink {
 }
 
 /// Writes orders or users as CSV.
-#[derive(Debug)]
 pub struct CsvEncoder {
     writer: Writer<Sink>,
-    number: itoa_buffer::Buffer,
+    number: itoa::Buffer,
 }
 
 impl CsvEncoder {
@@ -98,12 +100,12 @@ impl CsvEncoder {
             .from_writer(Sink(Cell::new(Vec::with_capacity(CHUNK_BYTES * 2))));
         Self {
             writer,
-            number: itoa_buffer::Buffer::default(),
+            number: itoa::Buffer::new(),
         }
     }
 
-    fn write_number(&mut self, value: impl Into<i128>) -> Result<(), EncodeError> {
-        let text = self.number.format(value.into());
+    fn write_number(&mut self, value: impl itoa::Integer) -> Result<(), EncodeError> {
+        let text = self.number.format(value);
         self.writer.write_field(text)?;
         Ok(())
     }
@@ -111,6 +113,14 @@ impl CsvEncoder {
     fn end_row(&mut self) -> Result<(), EncodeError> {
         self.writer.write_record(None::<&[u8]>)?;
         Ok(())
+    }
+}
+
+impl std::fmt::Debug for CsvEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvEncoder")
+            .field("writer", &self.writer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -154,19 +164,26 @@ impl Encoder<Order> for CsvEncoder {
     }
 
     fn record(&mut self, order: &Order) -> Result<(), EncodeError> {
-        let id = order.id.to_string();
-        let user_id = order.user_id.to_string();
-        let created_at = order.created_at.to_rfc3339();
-        let updated_at = order.updated_at.to_rfc3339();
+        // The order's own cells repeat on each of its rows: render them once, on the stack.
+        let mut id = [0u8; UUID_TEXT];
+        let id = order.id.as_uuid().hyphenated().encode_lower(&mut id);
+        let mut user_id = [0u8; UUID_TEXT];
+        let user_id = order
+            .user_id
+            .as_uuid()
+            .hyphenated()
+            .encode_lower(&mut user_id);
+        let created_at = order.created_at.rfc3339();
+        let updated_at = order.updated_at.rfc3339();
         for (index, item) in order.items.iter().enumerate() {
-            self.writer.write_field(&id)?;
-            self.writer.write_field(&user_id)?;
+            self.writer.write_field(&*id)?;
+            self.writer.write_field(&*user_id)?;
             self.writer.write_field(order.status.as_str())?;
             self.writer.write_field(order.currency.code())?;
             self.write_number(order.total.get())?;
-            self.writer.write_field(&created_at)?;
-            self.writer.write_field(&updated_at)?;
-            self.write_number(index as u64 + 1)?;
+            self.writer.write_field(created_at.as_str())?;
+            self.writer.write_field(updated_at.as_str())?;
+            self.write_number(index + 1)?;
             self.writer
                 .write_field(defuse(item.sku.as_str()).as_bytes())?;
             self.write_number(item.quantity.get())?;
@@ -186,65 +203,27 @@ impl Encoder<User> for CsvEncoder {
     }
 
     fn record(&mut self, user: &User) -> Result<(), EncodeError> {
-        self.writer.write_field(user.id.to_string())?;
+        let mut id = [0u8; UUID_TEXT];
+        self.writer.write_field(
+            user.id
+                .as_uuid()
+                .hyphenated()
+                .encode_lower(&mut id)
+                .as_bytes(),
+        )?;
         self.writer
             .write_field(defuse(user.email.as_str()).as_bytes())?;
         self.writer
             .write_field(defuse(user.name.as_str()).as_bytes())?;
-        self.writer.write_field(user.created_at.to_rfc3339())?;
-        self.writer.write_field(user.updated_at.to_rfc3339())?;
+        self.writer
+            .write_field(user.created_at.rfc3339().as_str())?;
+        self.writer
+            .write_field(user.updated_at.rfc3339().as_str())?;
         self.write_number(user.version)?;
         self.end_row()
     }
 
     csv_common!();
-}
-
-/// Integers to text without an allocation per cell.
-mod itoa_buffer {
-    /// Room for any `i128` in decimal.
-    #[derive(Debug)]
-    pub(super) struct Buffer {
-        digits: [u8; 40],
-    }
-
-    impl Default for Buffer {
-        fn default() -> Self {
-            Self { digits: [0; 40] }
-        }
-    }
-
-    impl Buffer {
-        pub(super) fn format(&mut self, value: i128) -> &[u8] {
-            let mut at = self.digits.len();
-            let negative = value < 0;
-            let mut rest = value.unsigned_abs();
-            loop {
-                at -= 1;
-                self.digits[at] = b'0' + (rest % 10) as u8;
-                rest /= 10;
-                if rest == 0 {
-                    break;
-                }
-            }
-            if negative {
-                at -= 1;
-                self.digits[at] = b'-';
-            }
-            &self.digits[at..]
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn integers_format_like_display() {
-            let mut buffer = super::Buffer::default();
-            for value in [0i128, 7, 10, 1_000_000_000_000, -42, i128::MAX, i128::MIN] {
-                assert_eq!(buffer.format(value), value.to_string().as_bytes());
-            }
-        }
-    }
 }
 
 #[cfg(test)]
