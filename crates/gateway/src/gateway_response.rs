@@ -49,6 +49,20 @@ impl GatewayResponse {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long", None)
     }
 
+    /// 414 for a URL over API Gateway's length quota.
+    pub fn uri_too_long() -> Self {
+        Self::new(StatusCode::URI_TOO_LONG, "Request-URI Too Long", None)
+    }
+
+    /// 431 for request headers over API Gateway's size quota.
+    pub fn request_header_fields_too_large() -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "Request Header Fields Too Large",
+            None,
+        )
+    }
+
     /// 429 when no instance became free in time (`THROTTLED`).
     pub fn too_many_requests() -> Self {
         Self::new(

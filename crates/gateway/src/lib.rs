@@ -3,9 +3,10 @@
 //!
 //! The request path, in one direction:
 //!
-//! 1. [`server`] accepts `http://HOST:PORT/{stage}/...` and matches the route ([`routing`]) from
-//!    the API definition that [`config`] read from the SAM template and its OpenAPI file
-//!    ([`template`] evaluates the intrinsic functions);
+//! 1. [`server`] accepts `http://HOST:PORT/{stage}/...` within API Gateway's size quotas
+//!    ([`request_limits`]) and matches the route ([`routing`]) from the API definition that
+//!    [`config`] read from the SAM template and its OpenAPI file ([`template`] evaluates the
+//!    intrinsic functions);
 //! 2. the request [`guard`]s run (SigV4 authorization, request validation);
 //! 3. [`event`] builds the REST (payload format 1.0) proxy event;
 //! 4. [`lambda`] hands it to a warm or new instance of the function through its Runtime API;
@@ -23,6 +24,7 @@ pub mod gateway_response;
 pub mod guard;
 pub mod integration;
 pub mod lambda;
+pub mod request_limits;
 pub mod routing;
 pub mod server;
 pub mod settings;

@@ -1,11 +1,12 @@
 //! The front door: an HTTP/1.1 server that serves `http://HOST:PORT/{stage}/...` like an
 //! `execute-api` endpoint.
 //!
-//! Per request, in API Gateway's order: stage and route (403 `Missing Authentication Token` when
-//! either is unknown), body size (413 above 10 MB), the request guards (SigV4, validation), the
-//! proxy event (413 when it exceeds Lambda's 6 MB invoke limit), then the invocation and the
-//! mapping of its outcome (see `integration`). Each request gets a span with its request id and
-//! route, and one access log line.
+//! Per request, in API Gateway's order: URL and header sizes (414 and 431, see `request_limits`),
+//! stage and route (403 `Missing Authentication Token` when either is unknown), body size (413
+//! above 10 MB), the request guards (SigV4, validation), the proxy event (413 when it exceeds
+//! Lambda's 6 MB invoke limit), then the invocation and the mapping of its outcome (see
+//! `integration`). Each request gets a span with its request id and route, and one access log
+//! line.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -33,6 +34,7 @@ use crate::gateway_response::GatewayResponse;
 use crate::guard::{GuardRequest, RequestGuard, run_guards};
 use crate::integration::{self, GatewayBody, ResponseContext};
 use crate::lambda::{Functions, InstanceContext, InvokeRequest, LogSink, StdoutSink};
+use crate::request_limits;
 use crate::settings::Settings;
 use crate::validation::ValidationGuard;
 
@@ -206,7 +208,7 @@ impl Gateway {
                             let state = state.clone();
                             async move { Ok::<_, Infallible>(state.handle(request, peer).await) }
                         });
-                        let connection = http1::Builder::new()
+                        let connection = request_limits::configure(&mut http1::Builder::new())
                             .keep_alive(true)
                             .serve_connection(TokioIo::new(stream), service);
                         tokio::pin!(connection);
@@ -278,6 +280,9 @@ impl State {
         let received_at = time::OffsetDateTime::now_utc();
         let config = &self.config;
 
+        if let Err(response) = request_limits::check(request.uri(), request.headers()) {
+            return gateway(response);
+        }
         let Some(path) = strip_stage(request.uri().path(), &config.stage) else {
             return gateway(GatewayResponse::missing_authentication_token());
         };

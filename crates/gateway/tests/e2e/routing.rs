@@ -110,3 +110,43 @@ async fn the_stage_root_and_a_trailing_slash_route_like_api_gateway() {
     assert_eq!(slash["resource"], "/echo");
     assert_eq!(slash["path"], "/echo/");
 }
+
+#[tokio::test]
+async fn a_url_or_headers_over_api_gateways_quotas_are_refused_with_a_json_message() {
+    // Given a running gateway
+    let gateway = spawn_fixture_gateway().await;
+    // When the URL is over 10 240 characters, then API Gateway's 414 comes back as JSON
+    let long_query = format!("/echo?q={}", "q".repeat(10_240));
+    let response = gateway.client.get(&long_query).await;
+    assert_eq!(response.status(), 414);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"message": "Request-URI Too Long"}));
+    // And when the headers are over 10 240 bytes, then its 431 does
+    let padded = gateway
+        .client
+        .send(
+            gateway
+                .client
+                .request(reqwest::Method::GET, "/echo")
+                .header("x-padding", "p".repeat(10_240)),
+        )
+        .await;
+    assert_eq!(padded.status(), 431);
+    assert_eq!(padded.headers()["content-type"], "application/json");
+    let body: Value = padded.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"message": "Request Header Fields Too Large"})
+    );
+    // But 300 small headers, within the quota, reach the function
+    let many = (0..300).fold(
+        gateway.client.request(reqwest::Method::GET, "/echo"),
+        |request, n| request.header(format!("x-h-{n}"), "1"),
+    );
+    let event = echo_of(gateway.client.send(many).await).await;
+    assert_eq!(event["headers"]["x-h-299"], "1");
+    // And no function ran for the refused requests
+    assert_eq!(gateway.logs.matching("START RequestId").len(), 1);
+    gateway.shutdown().await;
+}
