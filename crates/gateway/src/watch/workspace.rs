@@ -181,24 +181,26 @@ impl WorkspaceGraph {
     /// of its packages (the innermost package directory holding it), and is a source, not build
     /// output or a hidden file.
     pub fn affects(&self, path: &Path, sources: &BinarySources) -> bool {
-        if is_noise(path) {
+        let Some((id, package)) = self.owner_of(path) else {
             return false;
-        }
-        self.owner_of(path)
-            .is_some_and(|id| sources.package_ids.contains(id))
+        };
+        // Only the part inside the package is judged: the workspace itself may live in a hidden
+        // directory.
+        let inside = path.strip_prefix(&package.dir).unwrap_or(path);
+        sources.package_ids.contains(id) && !is_noise(inside)
     }
 
-    /// The id of the innermost local package whose directory holds `path`.
-    fn owner_of(&self, path: &Path) -> Option<&str> {
+    /// The innermost local package whose directory holds `path`, with its id.
+    fn owner_of(&self, path: &Path) -> Option<(&String, &LocalPackage)> {
         self.packages
             .iter()
             .filter(|(_, package)| path.starts_with(&package.dir))
             .max_by_key(|(_, package)| package.dir.components().count())
-            .map(|(id, _)| id.as_str())
     }
 }
 
-/// Build output, version control, editor swap and backup files: never a reason to rebuild.
+/// Build output, version control, editor swap and backup files (`path` is relative to the package
+/// directory): never a reason to rebuild.
 fn is_noise(path: &Path) -> bool {
     path.components().any(|c| {
         let c = c.as_os_str().to_string_lossy();
@@ -310,6 +312,25 @@ mod tests {
             assert!(affected(&graph, path).is_empty(), "{path}");
         }
         assert!(graph.sources_of("rill-gateway").is_none());
+    }
+
+    #[test]
+    fn a_workspace_inside_a_hidden_directory_is_still_watched() {
+        let metadata = json!({
+            "workspace_root": "/home/dev/.work/ws",
+            "packages": [package("users", "/home/dev/.work/ws/functions/users", &["users"])],
+            "resolve": {"nodes": []},
+        });
+        let graph = WorkspaceGraph::from_metadata(&metadata).unwrap();
+        let users = graph.sources_of("users").unwrap();
+        assert!(graph.affects(
+            Path::new("/home/dev/.work/ws/functions/users/src/lib.rs"),
+            &users
+        ));
+        assert!(!graph.affects(
+            Path::new("/home/dev/.work/ws/functions/users/.git/index"),
+            &users
+        ));
     }
 
     #[test]
