@@ -37,8 +37,6 @@ import schemathesis_sigv4
 
 # Seconds for each request the hooks send themselves; the gateway answers in milliseconds.
 _TIMEOUT = 30
-# The `If-Match` the definition accepts (components.parameters.IfMatch).
-_IF_MATCH = re.compile(r'^(\*|(W/)?"(0|[1-9][0-9]*)")$')
 _RFC3339 = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$"
 )
@@ -49,6 +47,7 @@ _session = requests.Session()
 _session.auth = schemathesis_sigv4.AUTH
 # The user that generated orders belong to when their own `userId` names nobody.
 _owner_id: str | None = None
+_if_match: re.Pattern[str] | None = None
 
 
 def _api(case: Any, method: str, path: str, **kwargs: Any) -> requests.Response:
@@ -152,8 +151,19 @@ def _current_etag(case: Any) -> None:
     answer = _api(case, "GET", _path(case))
     if answer.status_code == 200 and answer.headers.get("ETag"):
         headers["If-Match"] = answer.headers["ETag"]
-    elif not (isinstance(headers["If-Match"], str) and _IF_MATCH.match(headers["If-Match"])):
+    elif not (
+        isinstance(headers["If-Match"], str) and _if_match_pattern(case).search(headers["If-Match"])
+    ):
         headers["If-Match"] = "*"
+
+
+def _if_match_pattern(case: Any) -> re.Pattern[str]:
+    """The `If-Match` values the definition accepts (`components.parameters.IfMatch`)."""
+    global _if_match
+    if _if_match is None:
+        parameter = case.operation.schema.raw_schema["components"]["parameters"]["IfMatch"]
+        _if_match = re.compile(parameter["schema"]["pattern"])
+    return _if_match
 
 
 def _create_order(case: Any) -> None:
