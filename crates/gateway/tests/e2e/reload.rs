@@ -69,6 +69,11 @@ async fn a_reload_serves_new_requests_from_the_new_binary_and_lets_the_old_invoc
             .await
             .is_empty()
     );
+    // (the pool forgets an instance right after reaping it, so allow it that moment)
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while gateway.handle.instance_pids() != [fresh] && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(gateway.handle.instance_pids(), [fresh]);
     gateway.shutdown().await;
 }
