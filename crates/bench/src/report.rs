@@ -46,6 +46,11 @@ pub fn render(results: &[(&'static str, Option<SectionResult>)]) -> String {
          ratios are medians of per-round ratios. Everything is a release build, runs on loopback, and \
          every load loop is bounded in both request count and time.\n"
     );
+    let _ = writeln!(
+        md,
+        "Where a target is missed, [benchmark-gaps.md](benchmark-gaps.md) says why and what would \
+         close the gap.\n"
+    );
 
     let latest = results
         .iter()
