@@ -26,8 +26,9 @@ pub enum OpenStoreError {
     Sqlite(#[from] SqliteError),
 }
 
-/// Opens the configured store. SQLite creates and migrates its file here; DynamoDB only builds its
-/// client (no network I/O until the first request), so a cold start stays short.
+/// Opens the configured store. SQLite creates and migrates its file here. DynamoDB does nothing yet:
+/// its SDK configuration and client are built on the first request, so Init stays as short as a bare
+/// runtime's.
 pub async fn open_store(config: &StoreConfig) -> Result<SharedStore, OpenStoreError> {
     match config.backend() {
         StoreBackend::Sqlite { path } => {
@@ -44,8 +45,7 @@ pub async fn open_store(config: &StoreConfig) -> Result<SharedStore, OpenStoreEr
                 users: users_table.clone(),
                 orders: orders_table.clone(),
                 idempotency: idempotency_table.clone(),
-            })
-            .await;
+            });
             tracing::info!(
                 store = "dynamodb",
                 users_table,

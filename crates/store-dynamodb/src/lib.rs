@@ -29,8 +29,11 @@ mod transact;
 mod user_item;
 mod users;
 
+use std::sync::Arc;
+
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::Client;
+use tokio::sync::OnceCell;
 
 pub use client_config::{configure, retry_config, timeout_config};
 pub use error::DynamoError;
@@ -51,7 +54,7 @@ pub struct TableNames {
 /// rill-core's ports on DynamoDB. Cheap to clone: the SDK client is shared.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
-    client: Client,
+    client: Arc<OnceCell<Client>>,
     tables: TableNames,
 }
 
@@ -59,7 +62,10 @@ impl DynamoStore {
     /// A store on an existing client. The client's timeouts and retries are used as they are; see
     /// [`configure`] for the ones this crate recommends.
     pub fn new(client: Client, tables: TableNames) -> Self {
-        Self { client, tables }
+        Self {
+            client: Arc::new(OnceCell::new_with(Some(client))),
+            tables,
+        }
     }
 
     /// A store on a client built from this SDK configuration.
@@ -67,24 +73,34 @@ impl DynamoStore {
         Self::new(Client::new(config), tables)
     }
 
-    /// A store on a client configured from the environment (region, credentials, and the endpoint from
-    /// `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL` when set), with [`configure`]'s timeouts and
-    /// retries.
+    /// A store whose client is configured from the environment (region, credentials, and the endpoint
+    /// from `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL` when set), with [`configure`]'s timeouts
+    /// and retries.
     ///
-    /// No network I/O happens here, so a Lambda cold start pays nothing for it: credentials are
-    /// resolved on the first request. The region comes from `AWS_REGION`, which Lambda always sets;
-    /// elsewhere, set it (or `AWS_EC2_METADATA_DISABLED=true`) so the SDK does not ask the instance
-    /// metadata service.
-    pub async fn from_env(tables: TableNames) -> Self {
-        let config = configure(aws_config::defaults(BehaviorVersion::latest()))
-            .load()
-            .await;
-        Self::from_sdk_config(&config, tables)
+    /// Nothing is built here: the SDK configuration (the credential and Region chains, the HTTPS
+    /// client and its root certificates) is loaded on the store's first operation, once per process,
+    /// so a Lambda cold start's Init pays nothing for it. Credentials are resolved on that first
+    /// request too. The region comes from `AWS_REGION`, which Lambda always sets; elsewhere, set it (or
+    /// `AWS_EC2_METADATA_DISABLED=true`) so the SDK does not ask the instance metadata service.
+    pub fn from_env(tables: TableNames) -> Self {
+        Self {
+            client: Arc::new(OnceCell::new()),
+            tables,
+        }
     }
 
-    /// The SDK client this store uses.
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// The SDK client this store uses, configured from the environment on the first call when the
+    /// store was made by [`DynamoStore::from_env`].
+    pub async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                let config = configure(aws_config::defaults(BehaviorVersion::latest()))
+                    .load()
+                    .await;
+                tracing::debug!("configured the DynamoDB client");
+                Client::new(&config)
+            })
+            .await
     }
 
     /// The tables this store uses.

@@ -88,7 +88,8 @@ impl DynamoStore {
 
     async fn read_order(&self, id: OrderId) -> Result<Option<Order>, DomainError> {
         let output = self
-            .client
+            .client()
+            .await
             .get_item()
             .table_name(&self.tables.orders)
             .key(PK, s(id.to_string()))
@@ -109,7 +110,8 @@ impl DynamoStore {
         idempotency: &IdempotentOrderCreate,
     ) -> Result<Option<IdempotencyRecord>, DomainError> {
         let output = self
-            .client
+            .client()
+            .await
             .get_item()
             .table_name(&self.tables.idempotency)
             .key(PK, s(idempotency.key.as_str()))
@@ -215,9 +217,9 @@ impl DynamoStore {
             filtered: filter.status.is_some(),
             key_names: BY_USER_KEY,
         };
+        let client = self.client().await;
         fill_page(listing, page.limit, start, |start, limit| {
-            let mut query = self
-                .client
+            let mut query = client
                 .query()
                 .table_name(&self.tables.orders)
                 .index_name(BY_USER_INDEX)
@@ -280,9 +282,9 @@ impl DynamoStore {
             filtered: !conditions.is_empty(),
             key_names: SCAN_KEY,
         };
+        let client = self.client().await;
         fill_page(listing, page.limit, start, |start, limit| {
-            let mut scan = self
-                .client
+            let mut scan = client
                 .scan()
                 .table_name(&self.tables.orders)
                 .set_exclusive_start_key(start)
@@ -406,7 +408,8 @@ impl OrderWriter for DynamoStore {
         let item = order_item(order)?;
         for attempt in 0..MAX_CONFLICT_ATTEMPTS {
             let result = self
-                .client
+                .client()
+                .await
                 .put_item()
                 .table_name(&self.tables.orders)
                 .set_item(Some(item.clone()))

@@ -87,7 +87,8 @@ impl DynamoStore {
         for attempt in 0..MAX_CONFLICT_ATTEMPTS {
             let token = client_request_token();
             let result = self
-                .client
+                .client()
+                .await
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
                 .client_request_token(&token)

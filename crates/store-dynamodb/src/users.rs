@@ -48,7 +48,8 @@ impl DynamoStore {
     /// The stored user item, read strongly consistently.
     async fn read_user_item(&self, id: UserId) -> Result<Option<Item>, DomainError> {
         let output = self
-            .client
+            .client()
+            .await
             .get_item()
             .table_name(self.users_table())
             .set_key(Some(key(user_pk(id))))
@@ -128,7 +129,8 @@ impl DynamoStore {
         let item = user_item(user);
         for attempt in 0..MAX_CONFLICT_ATTEMPTS {
             let result = self
-                .client
+                .client()
+                .await
                 .put_item()
                 .table_name(self.users_table())
                 .set_item(Some(item.clone()))
@@ -191,7 +193,8 @@ impl UserReader for DynamoStore {
         };
         let filled = fill_page(listing, page.limit, start, |start, limit| async move {
             let output = self
-                .client
+                .client()
+                .await
                 .scan()
                 .table_name(self.users_table())
                 .filter_expression("#kind = :user")

@@ -377,6 +377,7 @@ async fn a_corrupt_item_is_unavailable_and_named_in_the_error_not_a_panic() {
     store.create_user(&ada).await.expect("create");
     store
         .client()
+        .await
         .update_item()
         .table_name(&store.tables().users)
         .key("pk", AttributeValue::S(format!("USER#{}", ada.id)))
@@ -397,15 +398,16 @@ async fn create_tables_builds_the_index_and_ttl_and_is_safe_to_repeat() {
     // Given tables created twice under the same names.
     let tables = unique_tables();
     let store = store_at(&local_endpoint(), tables.clone()).await;
-    create_tables(store.client(), &tables)
+    create_tables(store.client().await, &tables)
         .await
         .expect("create");
-    create_tables(store.client(), &tables)
+    create_tables(store.client().await, &tables)
         .await
         .expect("create again");
     // Then the orders table has the byUser index and the idempotency table expires records.
     let orders = store
         .client()
+        .await
         .describe_table()
         .table_name(&tables.orders)
         .send()
@@ -421,6 +423,7 @@ async fn create_tables_builds_the_index_and_ttl_and_is_safe_to_repeat() {
     assert_eq!(indexes, vec![BY_USER_INDEX]);
     let ttl = store
         .client()
+        .await
         .describe_time_to_live()
         .table_name(&tables.idempotency)
         .send()
@@ -446,8 +449,8 @@ async fn from_env_reaches_the_endpoint_in_the_environment() {
     }
     // When a store is built the way the functions build it, then it reads and writes there.
     let tables = unique_tables();
-    let store = DynamoStore::from_env(tables.clone()).await;
-    create_tables(store.client(), &tables)
+    let store = DynamoStore::from_env(tables.clone());
+    create_tables(store.client().await, &tables)
         .await
         .expect("create");
     let ada = user("ada@example.com");

@@ -151,7 +151,7 @@ async fn forward(
 async fn store_behind_proxy() -> (DynamoStore, LossyProxy) {
     let tables = unique_tables();
     let direct = store_at(&local_endpoint(), tables.clone()).await;
-    create_tables(direct.client(), &tables)
+    create_tables(direct.client().await, &tables)
         .await
         .expect("create the test tables in DynamoDB Local");
     let proxy = LossyProxy::start(local_endpoint()).await;
@@ -179,6 +179,7 @@ async fn the_same_transaction_sent_twice_with_one_token_is_applied_once() {
     let table = format!("{}-tokens", unique_tables().users);
     store
         .client()
+        .await
         .create_table()
         .table_name(&table)
         .key_schema(
@@ -216,9 +217,9 @@ async fn the_same_transaction_sent_twice_with_one_token_is_applied_once() {
         TransactWriteItem::builder().put(put).build(),
         TransactWriteItem::builder().update(count).build(),
     ];
+    let client = store.client().await;
     let send = |token: String| {
-        store
-            .client()
+        client
             .transact_write_items()
             .set_transact_items(Some(items.clone()))
             .client_request_token(token)
@@ -231,6 +232,7 @@ async fn the_same_transaction_sent_twice_with_one_token_is_applied_once() {
     // And it was applied once.
     let counter = store
         .client()
+        .await
         .get_item()
         .table_name(&table)
         .key("pk", AttributeValue::S("COUNTER#token-test".into()))

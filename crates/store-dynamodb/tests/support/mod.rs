@@ -58,7 +58,7 @@ pub async fn store_at(endpoint: &str, tables: TableNames) -> DynamoStore {
 pub async fn fresh_store() -> DynamoStore {
     let tables = unique_tables();
     let store = store_at(&local_endpoint(), tables.clone()).await;
-    create_tables(store.client(), &tables)
+    create_tables(store.client().await, &tables)
         .await
         .expect("create the test tables in DynamoDB Local");
     store
