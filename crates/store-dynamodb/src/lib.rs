@@ -108,3 +108,39 @@ impl DynamoStore {
         &self.tables
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tables() -> TableNames {
+        TableNames {
+            users: "users".into(),
+            orders: "orders".into(),
+            idempotency: "idempotency".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn from_env_builds_no_client_until_first_use_and_then_one_for_every_clone() {
+        // Given a store made the way the functions make it at Init.
+        let store = DynamoStore::from_env(tables());
+        // Then nothing has been configured yet.
+        assert!(!store.client.initialized());
+        // When a clone (as each request holds) asks for the client first.
+        let clone = store.clone();
+        let first: *const Client = clone.client().await;
+        // Then the original sees the same client, built once.
+        assert!(store.client.initialized());
+        assert!(std::ptr::eq(first, store.client().await));
+    }
+
+    #[tokio::test]
+    async fn a_store_on_a_given_client_uses_it() {
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let store = DynamoStore::from_sdk_config(&config, tables());
+        assert!(store.client.initialized());
+    }
+}
