@@ -15,6 +15,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::error::{Failure, SqliteError};
@@ -37,6 +38,10 @@ const STATEMENT_CACHE: usize = 64;
 /// - `synchronous = FULL`: in WAL mode, the WAL is fsynced at every commit, so an acknowledged write
 ///   survives a process kill *and* an OS crash or power loss (`NORMAL` may lose the last commits).
 /// - `foreign_keys = ON`: SQLite leaves foreign keys off unless each connection asks.
+/// - The query planner stability guarantee: a cached statement keeps its plan whatever values are
+///   bound to it. Without it, this build of SQLite (with `STAT4`) re-prepares a listing statement
+///   every time its page position changes, which an export does every page. Every query here names
+///   its index or looks up a key, so the values could not improve a plan anyway.
 pub(crate) fn open_connection(
     path: &Path,
     flags: OpenFlags,
@@ -45,6 +50,7 @@ pub(crate) fn open_connection(
     connection.busy_timeout(BUSY_TIMEOUT)?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", true)?;
+    connection.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(connection)
 }

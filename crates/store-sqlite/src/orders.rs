@@ -414,4 +414,35 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn paging_reuses_each_prepared_listing_without_preparing_it_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, user_id) = store_with_orders(dir.path(), 40);
+        let connection = store.connections().writer();
+        for (filter, _) in every_query_shape(user_id) {
+            let mut page = PageRequest {
+                limit: 3,
+                after: None,
+            };
+            let mut pages = 0;
+            loop {
+                let listed = list(&connection, &filter, &page).unwrap();
+                pages += 1;
+                match listed.next {
+                    Some(next) if pages < 5 => page.after = Some(next),
+                    _ => break,
+                }
+            }
+            // The shape with a position is the one every page after the first ran.
+            let position = page.after.as_deref().map(position::decode_order);
+            let (sql, _) = list_query(&filter, position.transpose().unwrap());
+            let statement = connection.prepare_cached(&sql).unwrap();
+            assert_eq!(
+                statement.get_status(StatementStatus::RePrepare),
+                0,
+                "{filter:?}: re-prepared while paging"
+            );
+        }
+    }
 }
