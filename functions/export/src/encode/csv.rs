@@ -17,10 +17,7 @@
 //! characters, so they are written as they are.
 
 use std::borrow::Cow;
-use std::cell::Cell;
-use std::io;
 
-use ::csv::{Terminator, Writer, WriterBuilder};
 use bytes::Bytes;
 use rill_core::{Order, User};
 
@@ -55,71 +52,88 @@ pub fn defuse(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// The buffer the CSV writer flushes into. `Cell` lets the encoder take the bytes out through the
-/// shared reference that is all `csv::Writer` gives back.
-#[derive(Default)]
-struct Sink(Cell<Vec<u8>>);
-
-impl std::fmt::Debug for Sink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Sink({} bytes)", self.len())
-    }
+/// CSV rows written straight into a byte buffer.
+///
+/// `csv_core` (the engine of the `csv` crate) decides which cells need quotes and escapes them; this
+/// type only puts the cells in order. Each cell is followed by a comma, and [`Rows::end_row`] turns
+/// the row's last comma into CRLF.
+struct Rows {
+    rules: csv_core::Writer,
 }
 
-impl Sink {
-    fn len(&self) -> usize {
-        let bytes = self.0.take();
-        let len = bytes.len();
-        self.0.set(bytes);
-        len
-    }
-}
-
-impl io::Write for Sink {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.0.get_mut().extend_from_slice(data);
-        Ok(data.len())
+impl Rows {
+    fn new() -> Self {
+        Self {
+            rules: csv_core::WriterBuilder::new()
+                .terminator(csv_core::Terminator::CRLF)
+                .build(),
+        }
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+    /// A text cell, quoted when it holds a comma, a quote, CR or LF, with its quotes doubled.
+    fn text(&self, out: &mut Vec<u8>, text: &[u8]) {
+        if self.rules.should_quote(text) {
+            let start = out.len();
+            // Doubling every quote at most doubles the text.
+            out.resize(start + 2 * text.len() + 2, 0);
+            out[start] = b'"';
+            let (_, _, written) = csv_core::quote(text, &mut out[start + 1..], b'"', b'\\', true);
+            out.truncate(start + 1 + written);
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(text);
+        }
+        out.push(b',');
+    }
+
+    /// A number cell: digits and a sign never need quotes.
+    fn number(out: &mut Vec<u8>, value: impl itoa::Integer) {
+        out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        out.push(b',');
+    }
+
+    /// Ends the row the cells since the last end belong to.
+    fn end_row(out: &mut Vec<u8>) {
+        debug_assert_eq!(out.last(), Some(&b','), "a row has at least one cell");
+        out.pop();
+        out.extend_from_slice(b"\r\n");
+    }
+
+    fn header(&self, out: &mut Vec<u8>, columns: &[&str]) {
+        for column in columns {
+            self.text(out, column.as_bytes());
+        }
+        Self::end_row(out);
     }
 }
 
 /// Writes orders or users as CSV.
 pub struct CsvEncoder {
-    writer: Writer<Sink>,
-    number: itoa::Buffer,
+    out: Vec<u8>,
+    rows: Rows,
+    /// The current order's own cells, which start each of its rows.
+    order_cells: Vec<u8>,
 }
 
 impl CsvEncoder {
     pub fn new() -> Self {
-        let writer = WriterBuilder::new()
-            .terminator(Terminator::CRLF)
-            .has_headers(false)
-            .from_writer(Sink(Cell::new(Vec::with_capacity(CHUNK_BYTES * 2))));
         Self {
-            writer,
-            number: itoa::Buffer::new(),
+            out: Self::buffer(),
+            rows: Rows::new(),
+            order_cells: Vec::with_capacity(256),
         }
     }
 
-    fn write_number(&mut self, value: impl itoa::Integer) -> Result<(), EncodeError> {
-        let text = self.number.format(value);
-        self.writer.write_field(text)?;
-        Ok(())
-    }
-
-    fn end_row(&mut self) -> Result<(), EncodeError> {
-        self.writer.write_record(None::<&[u8]>)?;
-        Ok(())
+    /// A chunk's buffer: a full chunk plus the record that pushes it over.
+    fn buffer() -> Vec<u8> {
+        Vec::with_capacity(CHUNK_BYTES * 2)
     }
 }
 
 impl std::fmt::Debug for CsvEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CsvEncoder")
-            .field("writer", &self.writer)
+            .field("buffered", &self.out.len())
             .finish_non_exhaustive()
     }
 }
@@ -142,53 +156,53 @@ macro_rules! csv_common {
         }
 
         fn buffered(&self) -> usize {
-            self.writer.get_ref().len()
+            self.out.len()
         }
 
         fn take(&mut self) -> Result<Bytes, EncodeError> {
-            self.writer.flush()?;
-            let bytes = self
-                .writer
-                .get_ref()
-                .0
-                .replace(Vec::with_capacity(CHUNK_BYTES * 2));
-            Ok(Bytes::from(bytes))
+            Ok(Bytes::from(std::mem::replace(
+                &mut self.out,
+                Self::buffer(),
+            )))
         }
     };
 }
 
 impl Encoder<Order> for CsvEncoder {
     fn begin(&mut self) -> Result<(), EncodeError> {
-        self.writer.write_record(ORDER_COLUMNS)?;
+        self.rows.header(&mut self.out, &ORDER_COLUMNS);
         Ok(())
     }
 
     fn record(&mut self, order: &Order) -> Result<(), EncodeError> {
-        // The order's own cells repeat on each of its rows: render them once, on the stack.
+        // The order's own cells repeat on each of its rows: write them once and copy them.
+        let cells = &mut self.order_cells;
+        cells.clear();
         let mut id = [0u8; UUID_TEXT];
         let id = order.id.as_uuid().hyphenated().encode_lower(&mut id);
+        self.rows.text(cells, id.as_bytes());
         let mut user_id = [0u8; UUID_TEXT];
         let user_id = order
             .user_id
             .as_uuid()
             .hyphenated()
             .encode_lower(&mut user_id);
-        let created_at = order.created_at.rfc3339();
-        let updated_at = order.updated_at.rfc3339();
+        self.rows.text(cells, user_id.as_bytes());
+        self.rows.text(cells, order.status.as_str().as_bytes());
+        self.rows.text(cells, order.currency.code().as_bytes());
+        Rows::number(cells, order.total.get());
+        self.rows
+            .text(cells, order.created_at.rfc3339().as_str().as_bytes());
+        self.rows
+            .text(cells, order.updated_at.rfc3339().as_str().as_bytes());
         for (index, item) in order.items.iter().enumerate() {
-            self.writer.write_field(&*id)?;
-            self.writer.write_field(&*user_id)?;
-            self.writer.write_field(order.status.as_str())?;
-            self.writer.write_field(order.currency.code())?;
-            self.write_number(order.total.get())?;
-            self.writer.write_field(created_at.as_str())?;
-            self.writer.write_field(updated_at.as_str())?;
-            self.write_number(index + 1)?;
-            self.writer
-                .write_field(defuse(item.sku.as_str()).as_bytes())?;
-            self.write_number(item.quantity.get())?;
-            self.write_number(item.unit_price.get())?;
-            self.end_row()?;
+            let out = &mut self.out;
+            out.extend_from_slice(cells);
+            Rows::number(out, index + 1);
+            self.rows.text(out, defuse(item.sku.as_str()).as_bytes());
+            Rows::number(out, item.quantity.get());
+            Rows::number(out, item.unit_price.get());
+            Rows::end_row(out);
         }
         Ok(())
     }
@@ -198,29 +212,24 @@ impl Encoder<Order> for CsvEncoder {
 
 impl Encoder<User> for CsvEncoder {
     fn begin(&mut self) -> Result<(), EncodeError> {
-        self.writer.write_record(USER_COLUMNS)?;
+        self.rows.header(&mut self.out, &USER_COLUMNS);
         Ok(())
     }
 
     fn record(&mut self, user: &User) -> Result<(), EncodeError> {
+        let out = &mut self.out;
         let mut id = [0u8; UUID_TEXT];
-        self.writer.write_field(
-            user.id
-                .as_uuid()
-                .hyphenated()
-                .encode_lower(&mut id)
-                .as_bytes(),
-        )?;
-        self.writer
-            .write_field(defuse(user.email.as_str()).as_bytes())?;
-        self.writer
-            .write_field(defuse(user.name.as_str()).as_bytes())?;
-        self.writer
-            .write_field(user.created_at.rfc3339().as_str())?;
-        self.writer
-            .write_field(user.updated_at.rfc3339().as_str())?;
-        self.write_number(user.version)?;
-        self.end_row()
+        let id = user.id.as_uuid().hyphenated().encode_lower(&mut id);
+        self.rows.text(out, id.as_bytes());
+        self.rows.text(out, defuse(user.email.as_str()).as_bytes());
+        self.rows.text(out, defuse(user.name.as_str()).as_bytes());
+        self.rows
+            .text(out, user.created_at.rfc3339().as_str().as_bytes());
+        self.rows
+            .text(out, user.updated_at.rfc3339().as_str().as_bytes());
+        Rows::number(out, user.version);
+        Rows::end_row(out);
+        Ok(())
     }
 
     csv_common!();
@@ -263,6 +272,43 @@ mod tests {
         ] {
             assert_eq!(defuse(text), expected, "{text:?}");
         }
+    }
+
+    #[test]
+    fn rows_are_byte_for_byte_what_the_csv_crate_writes() {
+        let cells: [&[u8]; 12] = [
+            b"plain",
+            b"",
+            b"a,b",
+            b"say \"hi\"",
+            b"\"",
+            b"line\nbreak",
+            b"cr\rhere",
+            b"crlf\r\n",
+            b" padded ",
+            b"#hash",
+            "ünïcödé, ✓".as_bytes(),
+            b"'quote",
+        ];
+        let mut expected = ::csv::WriterBuilder::new()
+            .terminator(::csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        let rows = Rows::new();
+        let mut ours = Vec::new();
+        for first in cells {
+            for second in cells {
+                expected.write_record([first, second, b"1"]).unwrap();
+                rows.text(&mut ours, first);
+                rows.text(&mut ours, second);
+                Rows::number(&mut ours, 1);
+                Rows::end_row(&mut ours);
+            }
+        }
+        let expected = expected.into_inner().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&expected)
+        );
     }
 
     #[test]

@@ -37,12 +37,8 @@ pub struct Continuation {
 /// carry the libraries' error types rather than to be expected.
 #[derive(Debug, Error)]
 pub enum EncodeError {
-    #[error("could not write CSV: {0}")]
-    Csv(#[from] ::csv::Error),
     #[error("could not write JSON: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("could not write to the buffer: {0}")]
-    Io(#[from] std::io::Error),
 }
 
 /// Writes records of type `T` in one format.
