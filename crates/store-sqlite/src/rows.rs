@@ -12,6 +12,7 @@ use rill_core::{
 use std::borrow::Cow;
 
 use rusqlite::Row;
+use rusqlite::types::ValueRef;
 use serde::Deserialize;
 
 use crate::error::SqliteError;
@@ -102,7 +103,7 @@ pub(crate) fn read_order(row: &Row<'_>) -> Result<Order, SqliteError> {
     let currency = text(row, 2)?;
     let total: i64 = row.get(3)?;
     let status = text(row, 4)?;
-    let items = text(row, 5)?;
+    let items = text_bytes(row, 5)?;
     let (created_at, updated_at, stored_version): (i64, i64, i64) =
         (row.get(6)?, row.get(7)?, row.get(8)?);
     let parse = || -> FieldResult<Order> {
@@ -128,9 +129,11 @@ pub(crate) fn read_order(row: &Row<'_>) -> Result<Order, SqliteError> {
     parse().map_err(|detail| SqliteError::corrupt("order", id, detail))
 }
 
-fn read_items(json: &str) -> FieldResult<Vec<LineItem>> {
+/// The line items in an `items` column. The JSON parser checks the UTF-8 of the strings it reads, so
+/// the column is handed over as bytes rather than checked as a whole first.
+fn read_items(json: &[u8]) -> FieldResult<Vec<LineItem>> {
     let stored: Vec<StoredLineItem<'_>> =
-        serde_json::from_str(json).map_err(|e| format!("items: not a line item array ({e})"))?;
+        serde_json::from_slice(json).map_err(|e| format!("items: not a line item array ({e})"))?;
     if stored.is_empty() {
         return Err("items: no line items".to_owned());
     }
@@ -161,6 +164,18 @@ fn text<'r>(row: &'r Row<'_>, index: usize) -> Result<&'r str, rusqlite::Error> 
     value.as_str().map_err(|_| {
         rusqlite::Error::InvalidColumnType(index, column_name(row, index), value.data_type())
     })
+}
+
+/// The bytes of the text in column `index`, borrowed from the row and not yet checked as UTF-8.
+fn text_bytes<'r>(row: &'r Row<'_>, index: usize) -> Result<&'r [u8], rusqlite::Error> {
+    match row.get_ref(index)? {
+        ValueRef::Text(bytes) => Ok(bytes),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            index,
+            column_name(row, index),
+            other.data_type(),
+        )),
+    }
 }
 
 fn column_name(row: &Row<'_>, index: usize) -> String {
@@ -199,12 +214,12 @@ mod tests {
             json,
             r#"[{"sku":"A-1","quantity":3,"unitPrice":250},{"sku":"B_2.x","quantity":1,"unitPrice":0}]"#
         );
-        assert_eq!(read_items(&json).unwrap(), items);
+        assert_eq!(read_items(json.as_bytes()).unwrap(), items);
     }
 
     #[test]
     fn items_that_break_a_rule_name_the_line_and_field() {
-        let detail = read_items(r#"[{"sku":"ok","quantity":0,"unitPrice":1}]"#).unwrap_err();
+        let detail = read_items(br#"[{"sku":"ok","quantity":0,"unitPrice":1}]"#).unwrap_err();
         assert!(detail.starts_with("items[0]: "), "{detail}");
         for json in [
             "",
@@ -213,7 +228,7 @@ mod tests {
             r#"[{"sku":"a"}]"#,
             r#"[{"sku":"a","quantity":1,"unitPrice":1,"x":1}]"#,
         ] {
-            assert!(read_items(json).is_err(), "{json} was accepted");
+            assert!(read_items(json.as_bytes()).is_err(), "{json} was accepted");
         }
     }
 }
