@@ -10,6 +10,7 @@ pub mod invocation;
 pub mod logs;
 pub mod pool;
 pub mod process;
+mod quick_ack;
 pub mod runtime_api;
 
 use std::collections::BTreeMap;

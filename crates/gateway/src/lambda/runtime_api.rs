@@ -29,6 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::invocation::{FunctionError, Invocation, RuntimeReply, StreamFrame};
+use super::quick_ack::QuickAck;
 
 /// Lambda's limit for a buffered response: 6 MiB plus 100 bytes, as RIE enforces it.
 pub const MAX_BUFFERED_RESPONSE: usize = 6 * 1024 * 1024 + 100;
@@ -156,7 +157,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<RuntimeState>) {
                         let state = state.clone();
                         async move { Ok::<_, Infallible>(route(&state, request).await) }
                     });
-                    if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                    if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(QuickAck::new(stream)), service).await {
                         tracing::debug!(%error, "runtime API connection ended");
                     }
                 });
