@@ -15,6 +15,7 @@ use lambda_http::http::header::{
 };
 use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::{Request, RequestExt, Response};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rill_core::{CursorSigner, OrderFilter, Timestamp};
 use rill_http::{Problem, RouteTable, request};
 use tokio::time::Instant;
@@ -137,31 +138,50 @@ impl<S: ExportStore + ?Sized + 'static> ExportService<S> {
     }
 
     /// Seals the position of the first record not sent into a cursor, and a link that repeats this
-    /// export's filters, canonicalised, with it.
+    /// export's filters with it, written in SigV4's canonical query form (see [`canonical_query`]).
     fn continuation(&self, scope: String, format: Format, filter: &OrderFilter) -> ContinuationFn {
         let signer = self.signer.clone();
-        let mut query = vec![format!("format={format}")];
+        let mut filters = vec![("format", format.to_string())];
         if let Some(status) = filter.status {
-            query.push(format!("status={status}"));
+            filters.push(("status", status.to_string()));
         }
         if let Some(user_id) = filter.user_id {
-            query.push(format!("userId={user_id}"));
+            filters.push(("userId", user_id.to_string()));
         }
         if let Some(from) = filter.created_from {
-            query.push(format!("from={from}"));
+            filters.push(("from", from.to_string()));
         }
         if let Some(to) = filter.created_to {
-            query.push(format!("to={to}"));
+            filters.push(("to", to.to_string()));
         }
-        // Every value above and the cursor (URL-safe base64) are made of characters a query may hold
-        // as they are (RFC 3986 unreserved, plus ':' and '.'), so nothing needs escaping.
-        let prefix = format!("?{}", query.join("&"));
         Box::new(move |position| {
             let cursor = signer.seal(&scope, position);
-            let next = format!("{prefix}&cursor={cursor}");
+            let mut pairs = filters.clone();
+            pairs.push(("cursor", cursor.clone()));
+            let next = format!("?{}", canonical_query(pairs));
             Continuation { cursor, next }
         })
     }
+}
+
+/// What SigV4 leaves unescaped in a query: RFC 3986's unreserved characters.
+const SIGV4_QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// A query in exactly the form SigV4 signs it: pairs sorted by name, values escaped as SigV4 escapes
+/// them (a timestamp's `:` is `%3A`). A client that signs a query as written, rather than
+/// canonicalising it (curl before 8.3 does this), can then follow a `next` link verbatim. The names
+/// here are plain ASCII words and each is given once, so sorting by name is sorting the pairs.
+fn canonical_query(mut pairs: Vec<(&str, String)>) -> String {
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, SIGV4_QUERY_VALUE)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// The scope that binds an orders export cursor to its filters.
@@ -249,5 +269,22 @@ mod tests {
     fn a_file_name_instant_is_compact_utc() {
         let at = Timestamp::parse_rfc3339("t", "2026-11-22T02:19:13.999Z").unwrap();
         assert_eq!(compact_utc(at), "20261122T021913Z");
+    }
+
+    #[test]
+    fn a_next_link_query_is_sorted_by_name_and_escaped_as_sigv4_signs_it() {
+        let query = canonical_query(vec![
+            ("format", "ndjson".to_owned()),
+            ("userId", "0190a1b2-0000-7000-8000-000000000001".to_owned()),
+            ("to", "2026-01-01T00:00:00.000Z".to_owned()),
+            ("status", "paid".to_owned()),
+            ("from", "2025-06-01T12:30:00.000Z".to_owned()),
+            ("cursor", "AZ-_09az".to_owned()),
+        ]);
+        assert_eq!(
+            query,
+            "cursor=AZ-_09az&format=ndjson&from=2025-06-01T12%3A30%3A00.000Z&status=paid\
+             &to=2026-01-01T00%3A00%3A00.000Z&userId=0190a1b2-0000-7000-8000-000000000001"
+        );
     }
 }
