@@ -13,8 +13,9 @@
 //! | [`sections::artifacts`] | release zip per function | `hello-floor`'s zip |
 //! | [`sections::scaling`] | req/s for 1–8 clients and 1–4 instances | one client on one instance |
 //!
-//! Sections write their results as JSON ([`SectionResult`]); [`report`] renders every stored result
-//! into the Markdown document, so one section can be run again on its own.
+//! Sections write their results as JSON ([`SectionResult`]) into `docs/benchmark-results/`, which is
+//! committed beside the document; [`report`] renders every stored result into the Markdown document, so
+//! one section can be run again on its own, from any clone, and the others keep their last figures.
 
 pub mod client;
 pub mod datasets;
@@ -40,8 +41,10 @@ pub struct Context {
     /// The release binaries: `rill-gateway`, `users`, `orders`, `export`, `hello-floor`,
     /// `rill-bench`.
     pub release_dir: PathBuf,
-    /// Scratch space, logs and results (under `target/`).
+    /// Scratch space and logs (under `target/`).
     pub work_dir: PathBuf,
+    /// The stored section results (`docs/benchmark-results/`, committed beside the document).
+    pub results_dir: PathBuf,
     /// The seeded SQLite databases (under `.local/`).
     pub datasets_dir: PathBuf,
     /// `cargo-lambda` from the pip package, when installed.
@@ -82,11 +85,6 @@ impl Context {
         let dir = self.work_dir.join("scratch").join(name);
         std::fs::create_dir_all(&dir)?;
         Ok(dir)
-    }
-
-    /// The results directory.
-    pub fn results_dir(&self) -> PathBuf {
-        self.work_dir.join("results")
     }
 
     /// `full` repetitions, or `quick` in a smoke run.

@@ -11,6 +11,9 @@ use clap::{Parser, Subcommand};
 use rill_bench::floors::{self, ExportMode};
 use rill_bench::{Context, SectionResult, report, sections};
 
+/// Where `run` stores and `report` reads the section results, next to the document.
+const DEFAULT_RESULTS_DIR: &str = "docs/benchmark-results";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "rill-bench",
@@ -37,9 +40,13 @@ enum Command {
         /// The release binaries.
         #[arg(long, default_value = "target/release")]
         release_dir: PathBuf,
-        /// Logs, scratch data and stored results.
+        /// Logs and scratch data.
         #[arg(long, default_value = "target/bench")]
         work_dir: PathBuf,
+        /// The stored result of each section, one JSON file each, which the document is rendered
+        /// from (committed, so that running one section keeps the others' last results).
+        #[arg(long, default_value = DEFAULT_RESULTS_DIR)]
+        results_dir: PathBuf,
         /// The seeded databases.
         #[arg(long, default_value = ".local/bench")]
         datasets_dir: PathBuf,
@@ -49,8 +56,8 @@ enum Command {
     },
     /// Renders the document from the stored results without measuring anything.
     Report {
-        #[arg(long, default_value = "target/bench")]
-        work_dir: PathBuf,
+        #[arg(long, default_value = DEFAULT_RESULTS_DIR)]
+        results_dir: PathBuf,
         #[arg(long, default_value = "docs/benchmarks.md")]
         doc: PathBuf,
     },
@@ -115,6 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             workspace,
             release_dir,
             work_dir,
+            results_dir,
             datasets_dir,
             doc,
         } => {
@@ -126,11 +134,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 dynamodb: std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(),
                 release_dir: std::path::absolute(&release_dir)?,
                 work_dir: std::path::absolute(&work_dir)?,
+                results_dir: std::path::absolute(&results_dir)?,
                 datasets_dir: std::path::absolute(&datasets_dir)?,
                 workspace,
                 quick,
             };
-            std::fs::create_dir_all(ctx.results_dir())?;
+            std::fs::create_dir_all(&ctx.results_dir)?;
             std::fs::create_dir_all(ctx.work_dir.join("logs"))?;
             let names: Vec<String> = if names.is_empty() {
                 sections::ALL.iter().map(|s| (*s).to_owned()).collect()
@@ -151,12 +160,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         sections::mark(verdict.met)
                     );
                 }
-                let path = SectionResult::path(&ctx.results_dir(), name);
+                let path = SectionResult::path(&ctx.results_dir, name);
                 std::fs::write(&path, serde_json::to_string_pretty(&result)?)?;
             }
-            write_report(&ctx.work_dir, &doc)
+            write_report(&ctx.results_dir, &doc)
         }
-        Command::Report { work_dir, doc } => write_report(&work_dir, &doc),
+        Command::Report { results_dir, doc } => write_report(&results_dir, &doc),
         Command::Floor(Floor::Handler {
             db,
             event,
@@ -186,8 +195,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn write_report(work_dir: &std::path::Path, doc: &std::path::Path) -> anyhow::Result<()> {
-    let results = report::load(&work_dir.join("results"))?;
+fn write_report(results_dir: &std::path::Path, doc: &std::path::Path) -> anyhow::Result<()> {
+    let results = report::load(results_dir)?;
     std::fs::write(doc, report::render(&results))
         .with_context(|| format!("cannot write {}", doc.display()))?;
     eprintln!("wrote {}", doc.display());
