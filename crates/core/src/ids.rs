@@ -31,7 +31,9 @@ macro_rules! record_id {
                     return Err(invalid());
                 }
                 let uuid = Uuid::try_parse(text).map_err(|_| invalid())?;
-                if uuid.hyphenated().to_string() != text {
+                // Written back on the stack: stores parse ids by the million in an export.
+                let mut canonical = [0u8; 36];
+                if uuid.hyphenated().encode_lower(&mut canonical) != text {
                     return Err(invalid());
                 }
                 Ok(Self(uuid))
