@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use rusqlite::Row;
 use rusqlite::types::ValueRef;
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, Error as _, SeqAccess, Visitor};
 
 use crate::error::SqliteError;
 
@@ -130,24 +131,69 @@ pub(crate) fn read_order(row: &Row<'_>) -> Result<Order, SqliteError> {
 }
 
 /// The line items in an `items` column. The JSON parser checks the UTF-8 of the strings it reads, so
-/// the column is handed over as bytes rather than checked as a whole first.
+/// the column is handed over as bytes rather than checked as a whole first. Each line item is checked
+/// as soon as it is read, straight into the order's list: exports read orders by the million, and a
+/// list of stored items on the way would be one more allocation for each.
 fn read_items(json: &[u8]) -> FieldResult<Vec<LineItem>> {
-    let stored: Vec<StoredLineItem<'_>> =
-        serde_json::from_slice(json).map_err(|e| format!("items: not a line item array ({e})"))?;
-    if stored.is_empty() {
-        return Err("items: no line items".to_owned());
+    let mut invalid = None;
+    let mut parser = serde_json::Deserializer::from_slice(json);
+    let parsed = LineItems {
+        invalid: &mut invalid,
     }
-    stored
-        .into_iter()
-        .enumerate()
-        .map(|(index, item)| {
-            Ok(LineItem {
-                sku: item_field(index, Sku::parse(&item.sku))?,
-                quantity: item_field(index, Quantity::parse(item.quantity))?,
-                unit_price: item_field(index, MinorUnits::parse_unit_price(item.unit_price))?,
-            })
-        })
-        .collect()
+    .deserialize(&mut parser)
+    .and_then(|items| parser.end().map(|()| items));
+    match (parsed, invalid) {
+        (_, Some(detail)) => Err(detail),
+        (Err(e), None) => Err(format!("items: not a line item array ({e})")),
+        (Ok(items), None) if items.is_empty() => Err("items: no line items".to_owned()),
+        (Ok(items), None) => Ok(items),
+    }
+}
+
+/// Reads a JSON array of stored line items into checked [`LineItem`]s. The first item that breaks a
+/// rule stops the parse, and why goes to `invalid` (the parser's own error only says that it stopped).
+struct LineItems<'e> {
+    invalid: &'e mut Option<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for LineItems<'_> {
+    type Value = Vec<LineItem>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LineItems<'_> {
+    type Value = Vec<LineItem>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of line items")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        // Most orders have a handful of lines.
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+        while let Some(item) = seq.next_element::<StoredLineItem<'de>>()? {
+            match line_item(items.len(), &item) {
+                Ok(line) => items.push(line),
+                Err(detail) => {
+                    *self.invalid = Some(detail);
+                    return Err(A::Error::custom("a line item breaks a rule"));
+                }
+            }
+        }
+        Ok(items)
+    }
+}
+
+/// Line item `index`, checked by the same parsers as client input.
+fn line_item(index: usize, item: &StoredLineItem<'_>) -> FieldResult<LineItem> {
+    Ok(LineItem {
+        sku: item_field(index, Sku::parse(&item.sku))?,
+        quantity: item_field(index, Quantity::parse(item.quantity))?,
+        unit_price: item_field(index, MinorUnits::parse_unit_price(item.unit_price))?,
+    })
 }
 
 /// [`field`] for line item `index`, naming it only when it is invalid.
@@ -221,14 +267,30 @@ mod tests {
     fn items_that_break_a_rule_name_the_line_and_field() {
         let detail = read_items(br#"[{"sku":"ok","quantity":0,"unitPrice":1}]"#).unwrap_err();
         assert!(detail.starts_with("items[0]: "), "{detail}");
+        assert!(detail.contains("1 to 10000"), "{detail}");
+        let detail = read_items(
+            br#"[{"sku":"ok","quantity":1,"unitPrice":1},{"sku":"no way","quantity":1,"unitPrice":1}]"#,
+        )
+        .unwrap_err();
+        assert!(detail.starts_with("items[1]: "), "{detail}");
+        assert!(detail.contains("letters, digits"), "{detail}");
         for json in [
             "",
             "{}",
             "[]",
             r#"[{"sku":"a"}]"#,
             r#"[{"sku":"a","quantity":1,"unitPrice":1,"x":1}]"#,
+            r#"[{"sku":"a","quantity":1,"unitPrice":1}] x"#,
+            r#"[{"sku":"a","quantity":1,"unitPrice":1}"#,
         ] {
             assert!(read_items(json.as_bytes()).is_err(), "{json} was accepted");
         }
+    }
+
+    #[test]
+    fn a_sku_written_with_json_escapes_reads_back_as_its_text() {
+        let items = read_items(br#"[{"sku":"A\u002d1","quantity":2,"unitPrice":5}]"#).unwrap();
+        assert_eq!(items[0].sku.as_str(), "A-1");
+        assert_eq!(items[0].quantity.get(), 2);
     }
 }
