@@ -3,7 +3,7 @@
 //! ```text
 //! { pk: "<order id>", userId, createdKey: "<createdAt, 15 digits>#<order id>", status, currency,
 //!   total: N, items: [ { sku, quantity: N, unitPrice: N }, ... ],
-//!   createdAt: N ms, updatedAt: N ms, version: N }
+//!   createdAt: N ms, updatedAt: N ms, version: N, writeToken?: "<random, set by updates>" }
 //! ```
 //!
 //! `createdKey` is the sort key of the `byUser` index. Zero-padding makes string order equal time
@@ -26,6 +26,9 @@ const CURRENCY: &str = "currency";
 const TOTAL: &str = "total";
 const ITEMS: &str = "items";
 const UPDATED_AT: &str = "updatedAt";
+/// A random token each update writes, so that it can recognise its own write (see `update_order`).
+/// Reads ignore it.
+pub(crate) const WRITE_TOKEN: &str = "writeToken";
 const SKU: &str = "sku";
 const QUANTITY: &str = "quantity";
 const UNIT_PRICE: &str = "unitPrice";

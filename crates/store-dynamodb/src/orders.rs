@@ -28,7 +28,8 @@ use crate::idempotency_item::{
     IdempotencyRecord, epoch_seconds_floor, record_from_item, record_item,
 };
 use crate::order_item::{
-    CREATED_AT, MAX_CREATED_MILLIS, STATUS, VERSION, created_bound, order_from_item, order_item,
+    CREATED_AT, MAX_CREATED_MILLIS, STATUS, VERSION, WRITE_TOKEN, created_bound, order_from_item,
+    order_item,
 };
 use crate::paging::{Batch, FilledPage, Listing, fill_page};
 use crate::position::invalid_cursor;
@@ -405,7 +406,11 @@ impl OrderWriter for DynamoStore {
         let Some(previous) = order.version.checked_sub(1) else {
             return Err(DomainError::PreconditionFailed);
         };
-        let item = order_item(order)?;
+        let mut item = order_item(order)?;
+        // Marks this write as this call's own. Two clients can move an order to the same status in
+        // the same millisecond and so write equal items; only the token tells a put the SDK retried
+        // after a lost answer (ours: success) from a concurrent one that won (theirs: a conflict).
+        item.insert(WRITE_TOKEN.to_owned(), s(uuid::Uuid::new_v4().to_string()));
         for attempt in 0..MAX_CONFLICT_ATTEMPTS {
             let result = self
                 .client()
@@ -428,7 +433,8 @@ impl OrderWriter for DynamoStore {
             match error.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(failed)) => {
                     return match &failed.item {
-                        // The SDK retried a put that had already been applied: the item is ours.
+                        // The SDK retried a put that had already been applied: the item, token
+                        // included, is ours.
                         Some(old) if *old == item => Ok(()),
                         Some(_) => Err(DomainError::PreconditionFailed),
                         None => Err(DomainError::NotFound { entity: "order" }),
