@@ -166,6 +166,31 @@ async fn filtered_listings_return_full_pages_and_resume_right_after_the_last_ite
 }
 
 #[tokio::test]
+async fn of_two_identical_moves_in_the_same_millisecond_only_the_first_wins() {
+    // Given a pending order
+    let store = fresh_store().await;
+    let ada = user("ada@example.com");
+    store.create_user(&ada).await.expect("create");
+    let order = order_at(&ada, "SKU-1", 1_000_000);
+    store.create_order(&order, None).await.expect("create");
+
+    // When two clients move it to the same status at the same instant, writing equal items
+    let paid = order
+        .transition(OrderStatus::Paid, Timestamp::from_millis(2_000_000))
+        .expect("pay");
+    let first = store.update_order(&paid).await;
+    let second = store.update_order(&paid).await;
+
+    // Then the second is told that the order moved under it, not that it won too
+    first.expect("the first move wins");
+    assert!(
+        matches!(second, Err(DomainError::PreconditionFailed)),
+        "{second:?}"
+    );
+    assert_eq!(store.get_order(order.id).await.expect("get"), paid);
+}
+
+#[tokio::test]
 async fn a_filter_that_matches_one_old_order_returns_it_on_the_first_page() {
     // Given forty orders of which only the oldest is paid.
     let store = fresh_store().await;
