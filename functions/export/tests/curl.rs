@@ -13,12 +13,13 @@ use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use rill_core::{OrderFilter, OrderStatus, Timestamp};
-use rill_gateway::settings::{
-    DEFAULT_REGION, LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, SQLITE_FILE_NAME,
-};
+use rill_gateway::settings::{DEFAULT_REGION, LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY};
 use rill_gateway::testing::{TestGateway, real_gateway, workspace_dir};
 use serde_json::Value;
-use support::{all_orders, csv_rows, expected_order_rows, order_rows_as_stored, seeded_store};
+use support::{
+    all_orders, corrupt_order_items, csv_rows, expected_order_rows, order_rows_as_stored,
+    seeded_store,
+};
 use tokio::io::AsyncReadExt;
 
 /// What one curl run wrote, and when its first bytes came out.
@@ -119,14 +120,7 @@ async fn curl_exits_18_when_the_store_fails_half_way_and_keeps_only_whole_rows_b
     let store = seeded_store(builder.data_dir(), 20, 600).await;
     let orders = all_orders(&store, &OrderFilter::default()).await;
     let broken = orders[400].id.to_string();
-    let connection = rusqlite::Connection::open(builder.data_dir().join(SQLITE_FILE_NAME)).unwrap();
-    connection
-        .execute(
-            "UPDATE orders SET items = 'not a list of items' WHERE id = ?1",
-            [&broken],
-        )
-        .unwrap();
-    drop(connection);
+    corrupt_order_items(builder.data_dir(), orders[400].id);
     let gateway = builder.spawn().await;
 
     // When a consumer downloads the CSV export with curl

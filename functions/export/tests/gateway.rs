@@ -10,10 +10,9 @@ mod support;
 use std::time::Duration;
 
 use rill_core::OrderFilter;
-use rill_gateway::settings::SQLITE_FILE_NAME;
 use rill_gateway::testing::real_gateway;
 use serde_json::{Value, json};
-use support::{all_orders, csv_rows, seeded_store};
+use support::{all_orders, corrupt_order_items, csv_rows, seeded_store};
 
 /// Reads a response body chunk by chunk: the bytes, and whether it ended cleanly.
 async fn read_body(mut response: reqwest::Response) -> (Vec<u8>, Result<(), String>) {
@@ -58,14 +57,7 @@ async fn a_store_failure_half_way_breaks_the_download_instead_of_ending_it_short
     let builder = real_gateway().env_var("ExportFunction", "RILL_EXPORT_PAGE_SIZE", "50");
     let store = seeded_store(builder.data_dir(), 20, 600).await;
     let orders = all_orders(&store, &OrderFilter::default()).await;
-    let connection = rusqlite::Connection::open(builder.data_dir().join(SQLITE_FILE_NAME)).unwrap();
-    connection
-        .execute(
-            "UPDATE orders SET items = 'not a list of items' WHERE id = ?1",
-            [orders[400].id.to_string()],
-        )
-        .unwrap();
-    drop(connection);
+    corrupt_order_items(builder.data_dir(), orders[400].id);
     let gateway = builder.spawn().await;
 
     let response = gateway.client.get("/exports/orders").await;

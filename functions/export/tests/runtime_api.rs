@@ -28,7 +28,9 @@ use hyper_util::rt::TokioIo;
 use rill_core::OrderFilter;
 use rill_http::testing::ApiGatewayEvent;
 use serde_json::Value;
-use support::{all_orders, expected_order_rows, order_rows_as_stored, seeded_store};
+use support::{
+    all_orders, corrupt_order_items, expected_order_rows, order_rows_as_stored, seeded_store,
+};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -327,15 +329,7 @@ async fn a_store_failure_mid_export_leaves_the_post_without_its_terminating_chun
     let orders = all_orders(&store, &OrderFilter::default()).await;
     // Corrupt the order two thirds of the way through the export: its page fails to read.
     let broken = &orders[400];
-    let connection = rusqlite::Connection::open(&db).unwrap();
-    let changed = connection
-        .execute(
-            "UPDATE orders SET items = 'not a list of items' WHERE id = ?1",
-            [broken.id.to_string()],
-        )
-        .unwrap();
-    assert_eq!(changed, 1);
-    drop(connection);
+    corrupt_order_items(dir.path(), broken.id);
 
     let mut api = RuntimeApi::start(
         event("get-export-orders.json").json().clone(),

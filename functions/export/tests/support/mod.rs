@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rill_core::{
-    NewUser, Order, OrderFilter, OrderReader, PageRequest, Timestamp, User, UserReader,
+    NewUser, Order, OrderFilter, OrderId, OrderReader, PageRequest, Timestamp, User, UserReader,
 };
 use rill_seed::{OrderBatches, SeedPlan};
 use rill_store_sqlite::SqliteStore;
@@ -57,6 +57,19 @@ pub async fn seeded_store(dir: &Path, users: usize, orders: usize) -> Arc<Sqlite
     .await
     .unwrap();
     Arc::new(store)
+}
+
+/// Breaks the stored line items of order `id` in the store that [`seeded_store`] made in `dir`, so
+/// that reading its page fails as a corrupt row would.
+pub fn corrupt_order_items(dir: &Path, id: OrderId) {
+    let connection = rusqlite::Connection::open(dir.join("rill.db")).unwrap();
+    let changed = connection
+        .execute(
+            "UPDATE orders SET items = 'not a list of items' WHERE id = ?1",
+            [id.to_string()],
+        )
+        .unwrap();
+    assert_eq!(changed, 1, "order {id} is in the store");
 }
 
 /// Every order the store lists for `filter`, in its order.
