@@ -23,6 +23,18 @@ pub(crate) fn n(value: impl Display) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// The attribute of a conditional put that marks the write as one call's own: a random token.
+const WRITE_TOKEN: &str = "writeToken";
+
+/// `item` with a fresh [`WRITE_TOKEN`], for a put whose condition may fail after the SDK retried it.
+/// A failed condition returns the stored item; only when that equals ours, token included, was the
+/// put ours and already applied. Without the token, two clients writing the same values in the same
+/// millisecond (an equal `updatedAt`) would both be told they won. Reads ignore the attribute.
+pub(crate) fn with_write_token(mut item: Item) -> Item {
+    item.insert(WRITE_TOKEN.to_owned(), s(uuid::Uuid::new_v4().to_string()));
+    item
+}
+
 /// The string attribute `name`.
 pub(crate) fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, String> {
     match item.get(name) {

@@ -26,9 +26,6 @@ const CURRENCY: &str = "currency";
 const TOTAL: &str = "total";
 const ITEMS: &str = "items";
 const UPDATED_AT: &str = "updatedAt";
-/// A random token each update writes, so that it can recognise its own write (see `update_order`).
-/// Reads ignore it.
-pub(crate) const WRITE_TOKEN: &str = "writeToken";
 const SKU: &str = "sku";
 const QUANTITY: &str = "quantity";
 const UNIT_PRICE: &str = "unitPrice";

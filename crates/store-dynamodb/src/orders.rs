@@ -22,14 +22,13 @@ use rill_core::{
     OrderReader, OrderWriter, Page, PageRequest,
 };
 
-use crate::attributes::{Item, get_s, key_text, n, s};
+use crate::attributes::{Item, get_s, key_text, n, s, with_write_token};
 use crate::error::{corrupt_item, sdk_failure, unbuildable};
 use crate::idempotency_item::{
     IdempotencyRecord, epoch_seconds_floor, record_from_item, record_item,
 };
 use crate::order_item::{
-    CREATED_AT, MAX_CREATED_MILLIS, STATUS, VERSION, WRITE_TOKEN, created_bound, order_from_item,
-    order_item,
+    CREATED_AT, MAX_CREATED_MILLIS, STATUS, VERSION, created_bound, order_from_item, order_item,
 };
 use crate::paging::{Batch, FilledPage, Listing, fill_page};
 use crate::position::invalid_cursor;
@@ -406,11 +405,8 @@ impl OrderWriter for DynamoStore {
         let Some(previous) = order.version.checked_sub(1) else {
             return Err(DomainError::PreconditionFailed);
         };
-        let mut item = order_item(order)?;
-        // Marks this write as this call's own. Two clients can move an order to the same status in
-        // the same millisecond and so write equal items; only the token tells a put the SDK retried
-        // after a lost answer (ours: success) from a concurrent one that won (theirs: a conflict).
-        item.insert(WRITE_TOKEN.to_owned(), s(uuid::Uuid::new_v4().to_string()));
+        // Two clients can move an order to the same status in the same millisecond.
+        let item = with_write_token(order_item(order)?);
         for attempt in 0..MAX_CONFLICT_ATTEMPTS {
             let result = self
                 .client()

@@ -1,7 +1,8 @@
 //! Users and email claims as items of the users table.
 //!
 //! ```text
-//! { pk: "USER#<id>", kind: "user", id, email, emailKey, name, createdAt: N ms, updatedAt: N ms, version: N }
+//! { pk: "USER#<id>", kind: "user", id, email, emailKey, name, createdAt: N ms, updatedAt: N ms, version: N,
+//!   writeToken?: "<random, set by updates that keep the email>" }
 //! { pk: "EMAIL#<Email::key()>", kind: "email", userId }
 //! ```
 //!

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
 };
 use rill_core::{DomainError, Page, PageRequest, User, UserId, UserReader, UserWriter};
 
-use crate::attributes::{Item, get_n, get_s, key_text, n, s};
+use crate::attributes::{Item, get_n, get_s, key_text, n, s, with_write_token};
 use crate::error::{corrupt_item, sdk_failure, unbuildable};
 use crate::paging::{Batch, Listing, fill_page};
 use crate::schema::{PK, USER_ID};
@@ -126,7 +126,8 @@ impl DynamoStore {
 
     /// Replaces a user whose email key did not change: a single conditional put.
     async fn replace_user(&self, user: &User, previous: u64) -> Result<(), DomainError> {
-        let item = user_item(user);
+        // Two clients can rename a user to the same name in the same millisecond.
+        let item = with_write_token(user_item(user));
         for attempt in 0..MAX_CONFLICT_ATTEMPTS {
             let result = self
                 .client()
@@ -148,7 +149,8 @@ impl DynamoStore {
             };
             match error.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(failed)) => {
-                    // The SDK retried a put that had already been applied: the item is ours.
+                    // The SDK retried a put that had already been applied: the item, token
+                    // included, is ours.
                     if failed.item.as_ref() == Some(&item) {
                         return Ok(());
                     }

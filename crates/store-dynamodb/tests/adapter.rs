@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use rill_core::{
     CreateOrderOutcome, DomainError, IdempotencyKey, IdempotentOrderCreate, NewLineItem, NewOrder,
     NewUser, Order, OrderFilter, OrderReader, OrderStatus, OrderWriter, PageRequest,
-    RequestFingerprint, Timestamp, User, UserId, UserReader, UserWriter,
+    RequestFingerprint, Timestamp, User, UserId, UserName, UserReader, UserWriter,
 };
 use rill_store_dynamodb::{BY_USER_INDEX, DynamoError, DynamoStore, create_tables};
 use support::{fresh_store, local_endpoint, store_at, unique_tables};
@@ -188,6 +188,39 @@ async fn of_two_identical_moves_in_the_same_millisecond_only_the_first_wins() {
         "{second:?}"
     );
     assert_eq!(store.get_order(order.id).await.expect("get"), paid);
+}
+
+#[tokio::test]
+async fn of_identical_renames_racing_in_the_same_millisecond_exactly_one_wins() {
+    // Given a user
+    let store = fresh_store().await;
+    let grace = user("grace@example.com");
+    store.create_user(&grace).await.expect("create");
+
+    // When sixteen clients rename them to the same name at the same instant, writing equal items
+    let renamed = User {
+        name: UserName::parse("Grace Brewster Hopper").expect("a name"),
+        updated_at: Timestamp::from_millis(2_000),
+        version: grace.version + 1,
+        ..grace.clone()
+    };
+    let mut racers = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (store, renamed) = (store.clone(), renamed.clone());
+        racers.spawn(async move { store.update_user(&renamed).await });
+    }
+    let outcomes = racers.join_all().await;
+
+    // Then one is told it won and every other that the user moved under it
+    let wins = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+    assert_eq!(wins, 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|outcome| matches!(outcome, Ok(()) | Err(DomainError::PreconditionFailed))),
+        "{outcomes:?}"
+    );
+    assert_eq!(store.get_user(grace.id).await.expect("get"), renamed);
 }
 
 #[tokio::test]
