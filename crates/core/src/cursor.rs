@@ -19,10 +19,15 @@ const TAG_LEN: usize = 16;
 /// Longest cursor accepted, in characters.
 pub const MAX_CURSOR_LEN: usize = 2048;
 
-/// Seals and opens cursors with one secret key.
+/// Seals cursors with one secret key, and opens those sealed with it or with the key it replaced.
+///
+/// The key that replaced another ([`CursorSigner::rotated`]) keeps opening the cursors that clients
+/// got before the rotation, so a deployment can change its key without breaking a listing in
+/// progress.
 #[derive(Clone)]
 pub struct CursorSigner {
     key: Vec<u8>,
+    previous: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for CursorSigner {
@@ -35,24 +40,28 @@ impl CursorSigner {
     /// A signer with this secret. Every instance of a deployment must share it, or a cursor issued by
     /// one instance fails on another.
     pub fn new(key: impl Into<Vec<u8>>) -> Self {
-        Self { key: key.into() }
+        Self {
+            key: key.into(),
+            previous: None,
+        }
     }
 
-    fn mac(&self, scope: &str, position: &[u8]) -> HmacSha256 {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac = match HmacSha256::new_from_slice(&self.key) {
-            Ok(mac) => mac,
-            Err(_) => unreachable!("HMAC takes keys of any length"),
-        };
-        mac.update(scope.as_bytes());
-        mac.update(&[0]);
-        mac.update(position);
-        mac
+    /// A signer that seals with `key` and still opens what `previous` sealed.
+    pub fn rotated(key: impl Into<Vec<u8>>, previous: impl Into<Vec<u8>>) -> Self {
+        Self {
+            key: key.into(),
+            previous: Some(previous.into()),
+        }
+    }
+
+    /// The key this signer seals with.
+    pub fn key(&self) -> &[u8] {
+        &self.key
     }
 
     /// The cursor a client sends back to continue this query after `position`.
     pub fn seal(&self, scope: &str, position: &[u8]) -> String {
-        let tag = self.mac(scope, position).finalize().into_bytes();
+        let tag = mac(&self.key, scope, position).finalize().into_bytes();
         let mut bytes = Vec::with_capacity(position.len() + TAG_LEN);
         bytes.extend_from_slice(position);
         bytes.extend_from_slice(&tag[..TAG_LEN]);
@@ -61,7 +70,7 @@ impl CursorSigner {
 
     /// The position inside a cursor, if this signer sealed it for this same query.
     pub fn open(&self, scope: &str, cursor: &str) -> Result<Vec<u8>, DomainError> {
-        let invalid = || DomainError::invalid("cursor", "is not a cursor this query returned");
+        let invalid = || DomainError::invalid(CURSOR_FIELD, "is not a cursor this query returned");
         if cursor.is_empty() || cursor.len() > MAX_CURSOR_LEN {
             return Err(invalid());
         }
@@ -70,11 +79,36 @@ impl CursorSigner {
             return Err(invalid());
         }
         let (position, tag) = bytes.split_at(bytes.len() - TAG_LEN);
-        self.mac(scope, position)
-            .verify_truncated_left(tag)
-            .map_err(|_| invalid())?;
-        Ok(position.to_vec())
+        let verifies = |key: &[u8]| mac(key, scope, position).verify_truncated_left(tag).is_ok();
+        if verifies(&self.key) || self.previous.as_deref().is_some_and(verifies) {
+            Ok(position.to_vec())
+        } else {
+            Err(invalid())
+        }
     }
+}
+
+impl DomainError {
+    /// Whether this is the refusal of a client's cursor by [`CursorSigner::open`].
+    pub fn rejects_cursor(&self) -> bool {
+        matches!(self, Self::Validation(errors) if errors.iter().any(|e| e.field == CURSOR_FIELD))
+    }
+}
+
+/// The field a cursor that fails to open is reported under.
+const CURSOR_FIELD: &str = "cursor";
+
+/// The HMAC over a query's scope and a position, keyed with `key`.
+fn mac(key: &[u8], scope: &str, position: &[u8]) -> HmacSha256 {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = match HmacSha256::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC takes keys of any length"),
+    };
+    mac.update(scope.as_bytes());
+    mac.update(&[0]);
+    mac.update(position);
+    mac
 }
 
 #[cfg(test)]
@@ -109,5 +143,27 @@ mod tests {
         for garbage in ["", "!!!", "AAAA", &"A".repeat(MAX_CURSOR_LEN + 1)] {
             assert!(signer.open("orders|a", garbage).is_err());
         }
+    }
+
+    #[test]
+    fn a_rotated_signer_seals_with_the_new_key_and_still_opens_what_the_old_one_sealed() {
+        // Given a cursor sealed before the key changed
+        let old = CursorSigner::new(b"old".to_vec());
+        let before = old.seal("users", b"p1");
+        // When the signer rotates to a new key
+        let rotated = CursorSigner::rotated(b"new".to_vec(), b"old".to_vec());
+        // Then the old cursor still opens, new cursors are sealed with the new key only
+        assert_eq!(rotated.open("users", &before).unwrap(), b"p1");
+        let after = rotated.seal("users", b"p2");
+        assert!(old.open("users", &after).is_err());
+        assert_eq!(
+            CursorSigner::new(b"new".to_vec())
+                .open("users", &after)
+                .unwrap(),
+            b"p2"
+        );
+        // And a cursor of a third key is still refused
+        let stranger = CursorSigner::new(b"other".to_vec()).seal("users", b"p3");
+        assert!(rotated.open("users", &stranger).is_err());
     }
 }
