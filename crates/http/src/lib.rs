@@ -27,10 +27,13 @@ pub mod tracing;
 pub mod testing;
 
 pub use self::tracing::{init_tracing, traced};
-pub use config::{ConfigError, StoreBackend, StoreConfig, check_lambda_environment};
+pub use config::{
+    ConfigError, CursorKeySetting, StoreBackend, StoreConfig, check_lambda_environment,
+};
 pub use dispatch::RouteTable;
 pub use etag::{etag, parse_if_match, with_etag};
 pub use json::{check_accepts_json, json_response, parse_json};
 pub use pagination::{PageQuery, page_response};
 pub use problem::Problem;
+pub use rill_cursor_key::CursorKeys;
 pub use store::{FullStore, OpenStoreError, SharedStore, open_store};

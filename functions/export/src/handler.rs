@@ -17,7 +17,7 @@ use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::{Request, RequestExt, Response};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rill_core::{CursorSigner, OrderFilter, Timestamp};
-use rill_http::{Problem, RouteTable, request};
+use rill_http::{CursorKeys, Problem, RouteTable, request};
 use tokio::time::Instant;
 
 use crate::body::ExportBody;
@@ -35,7 +35,7 @@ pub const ROUTES: RouteTable =
 /// What the export function needs for every request, built once in `main`.
 pub struct ExportService<S: ?Sized> {
     store: Arc<S>,
-    signer: CursorSigner,
+    cursors: CursorKeys,
     config: ExportConfig,
 }
 
@@ -48,10 +48,10 @@ impl<S: ?Sized> std::fmt::Debug for ExportService<S> {
 }
 
 impl<S: ExportStore + ?Sized + 'static> ExportService<S> {
-    pub fn new(store: Arc<S>, signer: CursorSigner, config: ExportConfig) -> Self {
+    pub fn new(store: Arc<S>, cursors: CursorKeys, config: ExportConfig) -> Self {
         Self {
             store,
-            signer,
+            cursors,
             config,
         }
     }
@@ -84,7 +84,7 @@ impl<S: ExportStore + ?Sized + 'static> ExportService<S> {
         let query = params::orders_query(&query_pairs(request))?;
         let format = choose_format(request, &query)?;
         let scope = orders_scope(&query.filter);
-        let after = self.open_cursor(&scope, &query)?;
+        let (signer, after) = self.open_cursor(&scope, &query).await?;
         let source = Arc::new(OrderPages {
             store: self.store.clone(),
             filter: query.filter.clone(),
@@ -96,7 +96,7 @@ impl<S: ExportStore + ?Sized + 'static> ExportService<S> {
             encoder: orders_encoder(format),
             first,
             limits: self.limits(request),
-            continuation: Some(self.continuation(scope, format, &query.filter)),
+            continuation: Some(continuation(signer, scope, format, &query.filter)),
         });
         Ok(streaming_response("orders", format, body))
     }
@@ -105,7 +105,7 @@ impl<S: ExportStore + ?Sized + 'static> ExportService<S> {
         let query = params::users_query(&query_pairs(request))?;
         let format = choose_format(request, &query)?;
         let scope = USERS_SCOPE.to_owned();
-        let after = self.open_cursor(&scope, &query)?;
+        let (signer, after) = self.open_cursor(&scope, &query).await?;
         let source = Arc::new(UserPages {
             store: self.store.clone(),
             page_size: self.config.page_size,
@@ -116,18 +116,30 @@ impl<S: ExportStore + ?Sized + 'static> ExportService<S> {
             encoder: users_encoder(format),
             first,
             limits: self.limits(request),
-            continuation: Some(self.continuation(scope, format, &OrderFilter::default())),
+            continuation: Some(continuation(signer, scope, format, &OrderFilter::default())),
         });
         Ok(streaming_response("users", format, body))
     }
 
-    fn open_cursor(&self, scope: &str, query: &ExportQuery) -> Result<Option<Vec<u8>>, Problem> {
-        let position = query
-            .cursor
-            .as_deref()
-            .map(|cursor| self.signer.open(scope, cursor))
-            .transpose()?;
-        Ok(position)
+    /// The signer this export seals its continuation with, and the position in the client's cursor
+    /// when it sent one (opened with the current key, or with a newer one after a rotation).
+    async fn open_cursor(
+        &self,
+        scope: &str,
+        query: &ExportQuery,
+    ) -> Result<(CursorSigner, Option<Vec<u8>>), Problem> {
+        let opened = self
+            .cursors
+            .with_signer(|signer| {
+                let position = query
+                    .cursor
+                    .as_deref()
+                    .map(|cursor| signer.open(scope, cursor))
+                    .transpose();
+                async move { position.map(|position| (signer, position)) }
+            })
+            .await?;
+        Ok(opened)
     }
 
     fn limits(&self, request: &Request) -> Limits {
@@ -136,32 +148,36 @@ impl<S: ExportStore + ?Sized + 'static> ExportService<S> {
             stop_at: stop_at(request, self.config.deadline_margin),
         }
     }
+}
 
-    /// Seals the position of the first record not sent into a cursor, and a link that repeats this
-    /// export's filters with it, written in SigV4's canonical query form (see [`canonical_query`]).
-    fn continuation(&self, scope: String, format: Format, filter: &OrderFilter) -> ContinuationFn {
-        let signer = self.signer.clone();
-        let mut filters = vec![("format", format.to_string())];
-        if let Some(status) = filter.status {
-            filters.push(("status", status.to_string()));
-        }
-        if let Some(user_id) = filter.user_id {
-            filters.push(("userId", user_id.to_string()));
-        }
-        if let Some(from) = filter.created_from {
-            filters.push(("from", from.to_string()));
-        }
-        if let Some(to) = filter.created_to {
-            filters.push(("to", to.to_string()));
-        }
-        Box::new(move |position| {
-            let cursor = signer.seal(&scope, position);
-            let mut pairs = filters.clone();
-            pairs.push(("cursor", cursor.clone()));
-            let next = format!("?{}", canonical_query(pairs));
-            Continuation { cursor, next }
-        })
+/// Seals the position of the first record not sent into a cursor, and a link that repeats this
+/// export's filters with it, written in SigV4's canonical query form (see [`canonical_query`]).
+fn continuation(
+    signer: CursorSigner,
+    scope: String,
+    format: Format,
+    filter: &OrderFilter,
+) -> ContinuationFn {
+    let mut filters = vec![("format", format.to_string())];
+    if let Some(status) = filter.status {
+        filters.push(("status", status.to_string()));
     }
+    if let Some(user_id) = filter.user_id {
+        filters.push(("userId", user_id.to_string()));
+    }
+    if let Some(from) = filter.created_from {
+        filters.push(("from", from.to_string()));
+    }
+    if let Some(to) = filter.created_to {
+        filters.push(("to", to.to_string()));
+    }
+    Box::new(move |position| {
+        let cursor = signer.seal(&scope, position);
+        let mut pairs = filters.clone();
+        pairs.push(("cursor", cursor.clone()));
+        let next = format!("?{}", canonical_query(pairs));
+        Continuation { cursor, next }
+    })
 }
 
 /// What SigV4 leaves unescaped in a query: RFC 3986's unreserved characters.

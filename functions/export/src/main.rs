@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
     tracing::info!(?export_config, "export function ready");
     let service = Arc::new(ExportService::new(
         store,
-        store_config.cursor_signer(),
+        store_config.cursor_keys(),
         export_config,
     ));
     run_with_streaming_response(service_fn(move |request: Request| {

@@ -12,9 +12,10 @@ use export::{ExportConfig, ExportFailure, ExportService, routes};
 use http_body_util::BodyExt;
 use lambda_http::http::{HeaderMap, StatusCode};
 use rill_core::{
-    CursorSigner, DomainError, Order, OrderFilter, OrderId, OrderReader, OrderStatus, Page,
-    PageRequest, Timestamp, User, UserId, UserReader,
+    DomainError, Order, OrderFilter, OrderId, OrderReader, OrderStatus, Page, PageRequest,
+    Timestamp, User, UserId, UserReader,
 };
+use rill_http::CursorKeys;
 use rill_http::testing::ApiGatewayEvent;
 use rill_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
@@ -78,7 +79,7 @@ impl Api {
     async fn start(users: usize, orders: usize, config: ExportConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = seeded_store(dir.path(), users, orders).await;
-        let service = ExportService::new(store.clone(), CursorSigner::new(CURSOR_KEY), config);
+        let service = ExportService::new(store.clone(), CursorKeys::fixed(CURSOR_KEY), config);
         Self {
             service,
             store,
@@ -559,7 +560,7 @@ async fn given_the_store_is_down_at_the_start_then_the_answer_is_a_503_with_retr
  {
     let service = ExportService::new(
         Arc::new(DownStore),
-        CursorSigner::new(CURSOR_KEY),
+        CursorKeys::fixed(CURSOR_KEY),
         ExportConfig::default(),
     );
     for event in [orders_event(), users_event()] {

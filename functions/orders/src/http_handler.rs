@@ -92,14 +92,13 @@ async fn list(deps: &Deps, request: &Request) -> Result<Response<Body>, Problem>
         status,
         ..OrderFilter::default()
     };
-    let listing = orders::list(
-        &*deps.store,
-        &deps.cursors,
-        &filter,
-        page.limit,
-        page.cursor(),
-    )
-    .await?;
+    let (filter, page) = (&filter, &page);
+    let listing = deps
+        .cursors
+        .with_signer(|signer| async move {
+            orders::list(&*deps.store, &signer, filter, page.limit, page.cursor()).await
+        })
+        .await?;
     Ok(page_response(&listing))
 }
 

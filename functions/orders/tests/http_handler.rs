@@ -6,9 +6,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use orders::{Deps, handler, routes};
-use rill_core::{CursorSigner, NewUser, OrderId, Timestamp, users};
+use rill_core::{NewUser, OrderId, Timestamp, users};
 use rill_http::testing::{ApiGatewayEvent, Reply, UnavailableStore};
-use rill_http::{StoreConfig, open_store};
+use rill_http::{CursorKeys, StoreConfig, open_store};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -25,7 +25,7 @@ impl Api {
             .unwrap();
         let deps = Deps {
             store,
-            cursors: CursorSigner::new(b"orders-handler-test-key".to_vec()),
+            cursors: CursorKeys::fixed(b"orders-handler-test-key".to_vec()),
         };
         Self { deps, _dir: dir }
     }
@@ -590,7 +590,7 @@ async fn patching_an_unknown_order_is_a_404() {
 async fn when_the_store_is_down_every_route_is_a_503_with_retry_after_and_no_internals() {
     let deps = Deps {
         store: Arc::new(UnavailableStore),
-        cursors: CursorSigner::new(b"orders-handler-test-key".to_vec()),
+        cursors: CursorKeys::fixed(b"orders-handler-test-key".to_vec()),
     };
 
     for name in [

@@ -55,8 +55,13 @@ async fn create(deps: &Deps, request: &Request) -> Result<Response<Body>, Proble
 
 /// `GET /users?limit&cursor` → 200 with one page.
 async fn list(deps: &Deps, request: &Request) -> Result<Response<Body>, Problem> {
-    let page = PageQuery::from_request(request)?;
-    let listing = users::list(&*deps.store, &deps.cursors, page.limit, page.cursor()).await?;
+    let page = &PageQuery::from_request(request)?;
+    let listing = deps
+        .cursors
+        .with_signer(|signer| async move {
+            users::list(&*deps.store, &signer, page.limit, page.cursor()).await
+        })
+        .await?;
     Ok(page_response(&listing))
 }
 
@@ -96,16 +101,21 @@ async fn delete(deps: &Deps, request: &Request) -> Result<Response<Body>, Proble
 /// `GET /users/{userId}/orders?limit&cursor` → 200 with one page of the user's orders, newest first.
 async fn list_orders(deps: &Deps, request: &Request) -> Result<Response<Body>, Problem> {
     let id = user_id(request)?;
-    let page = PageQuery::from_request(request)?;
-    let listing = users::list_orders(
-        &*deps.store,
-        &*deps.store,
-        &deps.cursors,
-        id,
-        page.limit,
-        page.cursor(),
-    )
-    .await?;
+    let page = &PageQuery::from_request(request)?;
+    let listing = deps
+        .cursors
+        .with_signer(|signer| async move {
+            users::list_orders(
+                &*deps.store,
+                &*deps.store,
+                &signer,
+                id,
+                page.limit,
+                page.cursor(),
+            )
+            .await
+        })
+        .await?;
     Ok(page_response(&listing))
 }
 

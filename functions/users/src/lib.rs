@@ -8,8 +8,7 @@ use std::convert::Infallible;
 use std::fmt;
 
 use lambda_http::{Body, Request, Response};
-use rill_core::CursorSigner;
-use rill_http::{RouteTable, SharedStore, traced};
+use rill_http::{CursorKeys, RouteTable, SharedStore, traced};
 
 mod dto;
 pub mod http_handler;
@@ -33,7 +32,7 @@ pub fn routes() -> &'static [(&'static str, &'static str)] {
 #[derive(Clone)]
 pub struct Deps {
     pub store: SharedStore,
-    pub cursors: CursorSigner,
+    pub cursors: CursorKeys,
 }
 
 impl fmt::Debug for Deps {

@@ -26,7 +26,7 @@ async fn main() -> ExitCode {
     };
     let deps = Deps {
         store,
-        cursors: config.cursor_signer(),
+        cursors: config.cursor_keys(),
     };
     let deps = &deps;
     match run(service_fn(move |request| handler(deps, request))).await {

@@ -5,9 +5,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use rill_core::{CursorSigner, NewLineItem, NewOrder, Timestamp, UserId, orders};
+use rill_core::{NewLineItem, NewOrder, Timestamp, UserId, orders};
 use rill_http::testing::{ApiGatewayEvent, Reply, UnavailableStore};
-use rill_http::{StoreConfig, open_store};
+use rill_http::{CursorKeys, StoreConfig, open_store};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use users::{Deps, handler, routes};
@@ -25,7 +25,7 @@ impl Api {
             .unwrap();
         let deps = Deps {
             store,
-            cursors: CursorSigner::new(b"users-handler-test-key".to_vec()),
+            cursors: CursorKeys::fixed(b"users-handler-test-key".to_vec()),
         };
         Self { deps, _dir: dir }
     }
@@ -632,7 +632,7 @@ async fn the_orders_of_an_unknown_user_are_a_404() {
 async fn when_the_store_is_down_every_route_is_a_503_with_retry_after_and_no_internals() {
     let deps = Deps {
         store: Arc::new(UnavailableStore),
-        cursors: CursorSigner::new(b"users-handler-test-key".to_vec()),
+        cursors: CursorKeys::fixed(b"users-handler-test-key".to_vec()),
     };
 
     for name in [
