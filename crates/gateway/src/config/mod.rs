@@ -245,6 +245,7 @@ fn read_routes(
         return Vec::new();
     };
     let mut routes = Vec::new();
+    let mut inheriting = Vec::new();
     for (path, item) in paths {
         let Some(item) = item.as_object() else {
             diagnostics.error(format!("paths.{path} must be an object"));
@@ -266,6 +267,9 @@ fn read_routes(
                 )
             };
             let label = format!("{method} {path}");
+            if operation.get("security").is_none() && definition.get("security").is_some() {
+                inheriting.push(label.clone());
+            }
             let Some(integration) = operation.get("x-amazon-apigateway-integration") else {
                 diagnostics.warn(format!(
                     "{label}: no x-amazon-apigateway-integration; not served"
@@ -291,7 +295,32 @@ fn read_routes(
             }
         }
     }
+    if !inheriting.is_empty() {
+        diagnostics.error(inherited_security_message(&inheriting));
+    }
     routes
+}
+
+/// Why an operation must declare its own `security`. API Gateway documents how an operation's
+/// security requirement becomes its authorization type, and every import example declares it on
+/// each operation
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authtype.html>);
+/// whether an import applies the document's top-level `security` is not documented. An inherited
+/// requirement could deploy as authorization NONE while this gateway enforces it, so it is refused
+/// rather than guessed at.
+fn inherited_security_message(operations: &[String]) -> String {
+    format!(
+        "{} inherit the document's top-level `security` instead of declaring their own: {}. \
+         API Gateway's import is documented only for a requirement on the operation itself, so \
+         the deployed API might not require it; add `security: [{{sigv4: []}}]` (or `security: []` \
+         for a public route) to each",
+        if operations.len() == 1 {
+            "1 operation"
+        } else {
+            "these operations"
+        },
+        operations.join(", ")
+    )
 }
 
 /// Escapes a JSON pointer token (RFC 6901).

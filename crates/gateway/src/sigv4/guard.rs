@@ -1,10 +1,12 @@
 //! SigV4 as a request guard: verifies the signature of every operation the definition protects
 //! with IAM, and records the caller for `requestContext.identity`.
 //!
-//! An operation is IAM-protected, as on import into API Gateway, when its security requirement
-//! (its own `security`, else the document's) names a security scheme with
-//! `x-amazon-apigateway-authtype: awsSigv4`, or when it sets
-//! `x-amazon-apigateway-auth: {type: AWS_IAM}`. `security: []` opts an operation out.
+//! An operation is IAM-protected, as on import into API Gateway, when its own security requirement
+//! names a security scheme with `x-amazon-apigateway-authtype: awsSigv4`, or when it sets
+//! `x-amazon-apigateway-auth: {type: AWS_IAM}`. `security: []` opts an operation out. The
+//! document's top-level `security` is never applied: the configuration refuses a definition whose
+//! operations would inherit it (see `config::read_routes`), because API Gateway's import documents
+//! only the operation's own requirement.
 //!
 //! With `--no-auth` the guard still runs but no longer refuses anything: a request whose signature
 //! verifies reaches the function with its identity (so code that reads `accessKey` behaves as it
@@ -144,10 +146,7 @@ pub fn operation_requires_sigv4(definition: &Value, operation_pointer: &str) -> 
     if explicit_iam {
         return true;
     }
-    let requirements = operation
-        .get("security")
-        .or_else(|| definition.get("security"))
-        .and_then(Value::as_array);
+    let requirements = operation.get("security").and_then(Value::as_array);
     let Some(requirements) = requirements else {
         return false;
     };
@@ -181,7 +180,8 @@ mod tests {
             }},
             "paths": {
                 "/users": {
-                    "get": {},
+                    "get": {"security": [{"sigv4": []}]},
+                    "head": {},
                     "post": {"security": []},
                     "put": {"security": [{"key": []}]},
                     "patch": {"security": [], "x-amazon-apigateway-auth": {"type": "aws_iam"}}
@@ -191,10 +191,19 @@ mod tests {
     }
 
     #[test]
-    fn operations_inherit_the_document_sigv4_requirement() {
+    fn an_operation_that_declares_the_sigv4_requirement_requires_it() {
         assert!(operation_requires_sigv4(
             &definition(),
             "/paths/~1users/get"
+        ));
+    }
+
+    #[test]
+    fn the_document_requirement_is_never_applied_to_an_operation() {
+        // The configuration refuses such a definition at start; the guard does not guess either.
+        assert!(!operation_requires_sigv4(
+            &definition(),
+            "/paths/~1users/head"
         ));
     }
 

@@ -166,6 +166,17 @@ fn check_mode_prints_the_banner_and_exits() {
     assert!(stdout.contains("Warnings:"), "{stdout}");
 }
 
+/// Runs `rill-gateway --check` on `template`, asserts that it refuses to start, and returns what it
+/// printed on stderr.
+fn refused_check(template: &std::path::Path) -> String {
+    let output = Command::new(gateway_binary())
+        .args(["--template", template.to_str().unwrap(), "--check"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 #[test]
 fn a_broken_template_exits_with_every_error_listed() {
     let dir = tempfile::tempdir().unwrap();
@@ -175,14 +186,56 @@ fn a_broken_template_exits_with_every_error_listed() {
         "Resources:\n  Api:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: dev\n      DefinitionBody:\n        paths:\n          /a:\n            get:\n              x-amazon-apigateway-integration:\n                type: aws_proxy\n                httpMethod: POST\n                uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Ghost.Arn}/invocations\n",
     )
     .unwrap();
-    let output = Command::new(gateway_binary())
-        .args(["--template", template.to_str().unwrap(), "--check"])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refused_check(&template);
     assert!(stderr.contains("configuration error"), "{stderr}");
     assert!(stderr.contains("Ghost"), "{stderr}");
+}
+
+#[test]
+fn operations_that_inherit_the_top_level_security_are_refused_by_name() {
+    // Given a definition whose SigV4 requirement is declared at the top, and on one operation only
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("template.yaml");
+    let integration = "x-amazon-apigateway-integration: {type: aws_proxy, httpMethod: POST, \
+        uri: !Sub 'arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations'}";
+    std::fs::write(
+        &template,
+        format!(
+            "Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Metadata: {{BuildMethod: rust-cargolambda, BuildProperties: {{Binary: fn}}}}
+    Properties: {{Handler: bootstrap, Runtime: provided.al2023, CodeUri: fn}}
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: dev
+      DefinitionBody:
+        security: [{{sigv4: []}}]
+        components:
+          securitySchemes:
+            sigv4: {{type: apiKey, name: Authorization, in: header, x-amazon-apigateway-authtype: awsSigv4}}
+        paths:
+          /a:
+            get:
+              security: [{{sigv4: []}}]
+              {integration}
+            post:
+              {integration}
+          /b:
+            delete:
+              {integration}
+"
+        ),
+    )
+    .unwrap();
+    // When the gateway checks it, then it refuses to start, naming each inheriting operation and
+    // not the one that declares its own requirement
+    let stderr = refused_check(&template);
+    assert!(stderr.contains("POST /a"), "{stderr}");
+    assert!(stderr.contains("DELETE /b"), "{stderr}");
+    assert!(!stderr.contains("GET /a"), "{stderr}");
+    assert!(stderr.contains("top-level `security`"), "{stderr}");
 }
 
 #[test]
