@@ -51,6 +51,18 @@ fn the_public_definition_keeps_every_route_and_drops_every_aws_detail() {
         private["components"]["schemas"]
     );
     assert_eq!(public["security"], private["security"]);
+    // And every operation keeps its own SigV4 requirement, as API Gateway needs it
+    for (path, item) in public["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if rill_api_contract::spec::METHODS.contains(&method.as_str()) {
+                assert_eq!(
+                    operation["security"],
+                    serde_json::json!([{"sigv4": []}]),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
     assert_eq!(
         public["servers"][0]["url"],
         "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
