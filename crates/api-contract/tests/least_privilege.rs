@@ -167,6 +167,13 @@ fn api_gateway_may_only_invoke_the_three_functions() {
         trust[0]["Principal"],
         json!({"Service": "apigateway.amazonaws.com"})
     );
+    // With no condition: AWS documents none that API Gateway sets when it assumes integration
+    // credentials, and one it does not set fails every route with a 500.
+    assert!(
+        trust[0].get("Condition").is_none(),
+        "the invoke role's trust has a condition: {}",
+        trust[0]["Condition"]
+    );
     assert!(role["Properties"].get("ManagedPolicyArns").is_none());
 
     // And it can invoke, buffered or streaming, exactly the template's functions
