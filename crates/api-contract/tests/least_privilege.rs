@@ -1,6 +1,7 @@
 //! Each role in `template.yaml` grants what its code uses and nothing more: no wildcards, tables named
-//! one by one, read-only for the export, and an API Gateway role that can only invoke the three
-//! functions.
+//! one by one, read-only for the export, the cursor key secret and no other, and an API Gateway role
+//! that can only invoke the three functions. The account-wide CloudWatch Logs role lives in
+//! `deploy/account.yaml`, not in the application stack.
 
 use std::collections::BTreeSet;
 
@@ -286,20 +287,37 @@ fn no_function_takes_a_role_or_managed_policy_from_outside_its_own_statements() 
 }
 
 #[test]
-fn the_template_has_exactly_two_roles_and_the_logging_role_only_pushes_logs() {
-    // Given every IAM role of the template
+fn the_template_has_one_role_and_no_account_wide_setting() {
+    // Given every IAM role of the application stack
     let template = template();
     let roles: BTreeSet<&str> = template.of_type("AWS::IAM::Role").collect();
-    assert_eq!(
-        roles,
-        BTreeSet::from(["ApiGatewayInvokeRole", "ApiGatewayCloudWatchRole"])
-    );
+    assert_eq!(roles, BTreeSet::from(["ApiGatewayInvokeRole"]));
     assert_eq!(template.of_type("AWS::IAM::Policy").count(), 0);
     assert_eq!(template.of_type("AWS::IAM::ManagedPolicy").count(), 0);
     assert_eq!(template.of_type("AWS::IAM::User").count(), 0);
 
+    // Then API Gateway's per-account CloudWatch Logs setting is not part of it: two stacks in one
+    // account would overwrite it, and deleting either would delete the role it points at
+    assert_eq!(template.of_type("AWS::ApiGateway::Account").count(), 0);
+}
+
+#[test]
+fn the_account_setup_sets_api_gateway_logging_to_a_role_that_only_pushes_logs() {
+    // Given the one-time account setup
+    let account =
+        SamTemplate::load(&rill_api_contract::workspace_root().join("deploy/account.yaml"))
+            .expect("deploy/account.yaml loads");
+    let roles: BTreeSet<&str> = account.of_type("AWS::IAM::Role").collect();
+    assert_eq!(roles, BTreeSet::from(["ApiGatewayCloudWatchRole"]));
+    let settings: Vec<&str> = account.of_type("AWS::ApiGateway::Account").collect();
+    assert_eq!(settings.len(), 1);
+    assert_eq!(
+        account.resource(settings[0]).unwrap()["Properties"]["CloudWatchRoleArn"],
+        json!({"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]})
+    );
+
     // Then the logging role is assumed only by API Gateway and holds only AWS's push-logs policy
-    let role = &template.resource("ApiGatewayCloudWatchRole").unwrap()["Properties"];
+    let role = &account.resource("ApiGatewayCloudWatchRole").unwrap()["Properties"];
     let trust = role["AssumeRolePolicyDocument"]["Statement"]
         .as_array()
         .expect("a trust policy");
