@@ -40,6 +40,8 @@ pub enum ResourceTarget {
     Arn(String),
     /// `!Sub '${X.Arn}/index/NAME'`.
     Index { table: String, index: String },
+    /// `!Ref X`: for a Secrets Manager secret, its ARN.
+    Ref(String),
     /// Anything else, as text.
     Other(String),
 }
@@ -205,6 +207,11 @@ pub fn resource_target(resource: &Value) -> ResourceTarget {
     {
         return ResourceTarget::Arn(id.clone());
     }
+    if let Some(id) = resource.get("Ref").and_then(Value::as_str)
+        && resource.as_object().is_some_and(|map| map.len() == 1)
+    {
+        return ResourceTarget::Ref(id.to_owned());
+    }
     if let Some(sub) = resource.get("Fn::Sub").and_then(Value::as_str)
         && let Some(rest) = sub.strip_prefix("${")
         && let Some((table, tail)) = rest.split_once(".Arn}")
@@ -248,6 +255,10 @@ mod tests {
                 table: "OrdersTable".into(),
                 index: "byUser".into()
             }
+        );
+        assert_eq!(
+            resource_target(&json!({"Ref": "CursorKeySecret"})),
+            ResourceTarget::Ref("CursorKeySecret".into())
         );
         assert!(matches!(
             resource_target(&json!("*")),

@@ -14,6 +14,8 @@ const MAX_BUFFERED_TIMEOUT_MS: u64 = 29_000;
 const MAX_STREAM_TIMEOUT_MS: u64 = 900_000;
 /// The binary that streams; every other function is buffered.
 const STREAMING_BINARY: &str = "export";
+/// The environment variable with the ARN of the cursor key's secret.
+const CURSOR_KEY_SECRET_ARN: &str = "RILL_CURSOR_KEY_SECRET_ARN";
 
 fn load() -> (ApiSpec, SamTemplate) {
     (
@@ -284,7 +286,8 @@ fn the_functions_get_every_store_setting_that_rill_http_reads() {
         .as_object()
         .expect("global environment variables");
 
-    // Then it names the DynamoDB store, its three tables and the cursor key by rill-http's names
+    // Then it names the DynamoDB store, its three tables and the cursor key's secret by rill-http's
+    // names
     assert_eq!(variables[rill_http::config::RILL_STORE], "dynamodb");
     for (name, table) in [
         (rill_http::config::RILL_USERS_TABLE, "UsersTable"),
@@ -301,12 +304,43 @@ fn the_functions_get_every_store_setting_that_rill_http_reads() {
             "{table}"
         );
     }
-    let cursor_key = variables[rill_http::config::RILL_CURSOR_KEY]["Fn::Sub"]
-        .as_str()
-        .expect("the cursor key is resolved from a secret");
-    assert!(cursor_key.starts_with("{{resolve:secretsmanager:${CursorKeySecret}"));
+    // The functions read the key through Secrets Manager at run time: the environment holds the
+    // secret's ARN (its Ref), never its value, and no dynamic reference that would resolve it into
+    // the function configuration
+    assert_eq!(
+        variables[CURSOR_KEY_SECRET_ARN],
+        json!({"Ref": "CursorKeySecret"})
+    );
     assert_eq!(
         template.resource_type("CursorKeySecret"),
         Some("AWS::SecretsManager::Secret")
     );
+    assert!(
+        variables.get(rill_http::config::RILL_CURSOR_KEY).is_none(),
+        "the cursor key itself is in the environment"
+    );
+    for function in template.functions() {
+        let own = function.properties.pointer("/Environment/Variables");
+        for environment in [Some(&template.document()["Globals"]["Function"]), own]
+            .into_iter()
+            .flatten()
+        {
+            assert!(
+                !environment.to_string().contains("{{resolve:"),
+                "{}: a dynamic reference in the environment: {environment}",
+                function.logical_id
+            );
+        }
+    }
+}
+
+#[test]
+fn the_api_has_one_stage_and_fails_the_deploy_on_import_warnings() {
+    let (_, template) = load();
+    let api = &template.resource("Api").expect("an Api resource")["Properties"];
+    // Any OpenApiVersion stops SAM from adding a second stage named `Stage`
+    // (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-api.html#sam-api-openapiversion);
+    // scripts/check-api counts the stages of the transformed template.
+    assert_eq!(api["OpenApiVersion"], "3.0.3");
+    assert_eq!(api["FailOnWarnings"], true);
 }

@@ -18,6 +18,10 @@ const READ_ACTIONS: [&str; 5] = [
     "dynamodb:Scan",
     "dynamodb:DescribeTable",
 ];
+/// The one action a function needs on the cursor key secret: read its value.
+const READ_SECRET: &str = "secretsmanager:GetSecretValue";
+/// The secret whose value signs pagination cursors.
+const CURSOR_KEY_SECRET: &str = "CursorKeySecret";
 
 fn template() -> SamTemplate {
     SamTemplate::load(&rill_api_contract::template_path()).expect("template.yaml loads")
@@ -53,12 +57,23 @@ fn no_function_policy_uses_a_wildcard_action_or_resource() {
 }
 
 #[test]
-fn every_function_resource_is_a_table_of_the_template_or_one_of_its_indexes() {
+fn every_function_resource_is_a_table_of_the_template_or_one_of_its_indexes_or_the_cursor_key() {
     let template = template();
     for function in template.functions() {
         for statement in function.statements().unwrap() {
             for resource in &statement.resources {
                 match resource_target(resource) {
+                    // The secret is read, and only read; no table action may name it.
+                    ResourceTarget::Ref(id) => {
+                        assert_eq!(id, CURSOR_KEY_SECRET, "{}: {resource}", function.logical_id);
+                        assert_eq!(
+                            statement.actions,
+                            vec![READ_SECRET.to_owned()],
+                            "{}",
+                            function.logical_id
+                        );
+                        continue;
+                    }
                     ResourceTarget::Arn(id) => assert_eq!(
                         template.resource_type(&id),
                         Some("AWS::DynamoDB::Table"),
@@ -100,10 +115,38 @@ fn the_export_function_can_only_read() {
     for statement in statements {
         for action in &statement.actions {
             assert!(
-                READ_ACTIONS.contains(&action.as_str()),
+                READ_ACTIONS.contains(&action.as_str()) || action == READ_SECRET,
                 "the export may {action}"
             );
         }
+    }
+}
+
+#[test]
+fn every_function_may_read_the_cursor_key_secret_and_no_other_secret() {
+    // Given the secret that signs cursors, whose ARN every function gets in its environment
+    let template = template();
+    assert_eq!(
+        template.resource_type(CURSOR_KEY_SECRET),
+        Some("AWS::SecretsManager::Secret")
+    );
+    for function in template.functions() {
+        let id = function.logical_id;
+        let secret_statements: Vec<Statement> = function
+            .statements()
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.actions.iter().any(|a| a.starts_with("secretsmanager:")))
+            .collect();
+        // Then exactly one statement lets it read exactly that secret, by its Ref (the ARN)
+        assert_eq!(secret_statements.len(), 1, "{id}: {secret_statements:?}");
+        let statement = &secret_statements[0];
+        assert_eq!(statement.actions, vec![READ_SECRET.to_owned()], "{id}");
+        assert_eq!(
+            statement.resources,
+            vec![json!({"Ref": CURSOR_KEY_SECRET})],
+            "{id}"
+        );
     }
 }
 
