@@ -16,7 +16,9 @@ fn every_example_in_the_definition_validates_against_its_schema() {
     let spec = spec();
     let schemas = SchemaSet::from_document(spec.document());
     let cases = collect(spec.document()).expect("examples are well formed");
-    assert!(cases.len() > 50, "only {} examples found", cases.len());
+    // Schemas carry none (API Gateway refuses a model with `example`), so they sit beside them: in
+    // media types, parameters and headers.
+    assert!(cases.len() > 40, "only {} examples found", cases.len());
 
     // When each is validated
     let mut failures = Vec::new();
