@@ -14,8 +14,6 @@ const MAX_BUFFERED_TIMEOUT_MS: u64 = 29_000;
 const MAX_STREAM_TIMEOUT_MS: u64 = 900_000;
 /// The binary that streams; every other function is buffered.
 const STREAMING_BINARY: &str = "export";
-/// The environment variable with the ARN of the cursor key's secret.
-const CURSOR_KEY_SECRET_ARN: &str = "RILL_CURSOR_KEY_SECRET_ARN";
 
 fn load() -> (ApiSpec, SamTemplate) {
     (
@@ -308,7 +306,7 @@ fn the_functions_get_every_store_setting_that_rill_http_reads() {
     // secret's ARN (its Ref), never its value, and no dynamic reference that would resolve it into
     // the function configuration
     assert_eq!(
-        variables[CURSOR_KEY_SECRET_ARN],
+        variables[rill_http::config::RILL_CURSOR_KEY_SECRET_ARN],
         json!({"Ref": "CursorKeySecret"})
     );
     assert_eq!(
