@@ -21,7 +21,8 @@ definition before it is deployed. The rules, each with the words of that page:
 - "In method responses, schema definition must be of an object type and cannot be of primitive
   types", with the documented way out: a `$ref` to a named schema;
 - "API Gateway doesn't use root level security defined in the OpenAPI specification. Hence security
-  needs to be defined at an operation level to be appropriately applied."
+  needs to be defined at an operation level to be appropriately applied.";
+- "Customizing the default gateway response for `413 REQUEST_TOO_LARGE` isn't currently supported."
 
 Two more, because the local gateway validates request bodies with these schemas and must not be
 stricter or looser than the deployed validators: `nullable` is not a draft 4 keyword (API Gateway
@@ -56,6 +57,8 @@ UNSUPPORTED_FORMATS = {
     "int64": "Numbers of the `Int32` or `Int64` type are not supported",
     "decimal": "Decimal number format type is not supported in a schema definition",
 }
+# Gateway responses that may not be customised.
+UNSUPPORTED_GATEWAY_RESPONSES = ("REQUEST_TOO_LARGE",)
 # Keywords that mean nothing to draft 4, refused where a request body is validated.
 NOT_DRAFT4_IN_REQUESTS = ("nullable", "writeOnly", "xml", "externalDocs")
 
@@ -225,6 +228,13 @@ def problems(document: dict[str, Any]) -> list[str]:
                     found.append(
                         f"{where}: `{keyword}` in a schema of a request body (no validator reads it)"
                     )
+
+    for kind in UNSUPPORTED_GATEWAY_RESPONSES:
+        if kind in (document.get("x-amazon-apigateway-gateway-responses") or {}):
+            found.append(
+                f"x-amazon-apigateway-gateway-responses/{kind}: Customizing the default gateway response "
+                "for 413 REQUEST_TOO_LARGE isn't currently supported"
+            )
 
     for label, operation in operations(document):
         if not operation.get("security"):

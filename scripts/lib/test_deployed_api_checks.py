@@ -344,6 +344,15 @@ class ImportRulesTest(ProblemsTestCase):
 
         self.assertFound(self.problems_after(hidden_rule), "#/components/schemas/NewOrder: `x-rill-rule`")
 
+    def test_a_customised_request_too_large_response_is_refused(self) -> None:
+        def custom_413(definition: dict[str, Any]) -> None:
+            definition["x-amazon-apigateway-gateway-responses"]["REQUEST_TOO_LARGE"] = {
+                "statusCode": 413,
+                "responseTemplates": {"application/json": '{"message":$context.error.messageString}'},
+            }
+
+        self.assertFound(self.problems_after(custom_413), "gateway-responses/REQUEST_TOO_LARGE")
+
     def test_an_operation_without_its_own_security_is_refused(self) -> None:
         def inherit(definition: dict[str, Any]) -> None:
             del operation(definition, "delete", "/users/{userId}")["security"]
