@@ -227,7 +227,7 @@ async fn init(api: &RuntimeApi) {
 /// | `ignore`                | asks for the next event without answering                         |
 /// | `twice`                 | answers, then answers again and logs the second status            |
 /// | `grandchild`            | starts `sleep 300` and returns its pid                            |
-/// | `stream` (`chunks`, `interval`) | prelude, then timestamped lines at an interval            |
+/// | `stream` (`chunks`, `interval`, `delay`) | after `delay` ms, prelude, then timestamped lines at an interval |
 /// | `stream-split`          | prelude and delimiter split across chunks                         |
 /// | `stream-cookies`        | prelude with multiValueHeaders and cookies                        |
 /// | `stream-length`         | prelude with Content-Length                                       |
@@ -352,6 +352,7 @@ async fn handle_stream(api: &RuntimeApi, request_id: &str, event: &Value, behavi
         "stream" => {
             let chunks = number(event, "chunks", 5);
             let interval = Duration::from_millis(number(event, "interval", 100));
+            tokio::time::sleep(Duration::from_millis(number(event, "delay", 0))).await;
             sender.send_data(Bytes::from(prelude)).await.ok();
             sender.send_data(Bytes::from_static(&DELIMITER)).await.ok();
             for seq in 0..chunks {
