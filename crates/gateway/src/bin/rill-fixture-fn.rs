@@ -240,6 +240,9 @@ async fn init(api: &RuntimeApi) {
 /// | `stream-hang`           | prelude, a line, then never finishes                              |
 /// | `stream-hang-early`     | half a prelude, then never finishes                               |
 /// | `stream-bulk` (`chunks`) | prelude, then 64 KiB chunks as fast as they are taken            |
+///
+/// Every `stream*` behaviour that ends its stream first writes `tail` more 64 KiB chunks (default
+/// 0), more than the gateway buffers, to show that the gateway keeps reading.
 async fn handle(api: &RuntimeApi, next: Next) {
     let Next {
         request_id,
@@ -475,6 +478,15 @@ async fn handle_stream(api: &RuntimeApi, request_id: &str, event: &Value, behavi
                 .await
                 .ok();
         }
+    }
+    // More than the gateway's buffers hold: the rest of the stream only leaves if the gateway
+    // keeps reading it.
+    let tail = number(event, "tail", 0);
+    for _ in 0..tail {
+        sender
+            .send_data(Bytes::from(vec![b't'; 64 * 1024]))
+            .await
+            .ok();
     }
     drop(sender);
     let status = answer.await.expect("the response task completes");
