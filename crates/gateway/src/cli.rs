@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::integration::{Bandwidth, StreamLimits};
 use crate::settings::{
     DEFAULT_CONCURRENCY, DEFAULT_PORT, DEFAULT_REGION, LOCAL_ACCESS_KEY_ID,
     LOCAL_SECRET_ACCESS_KEY, Settings, StoreKind,
@@ -84,6 +85,17 @@ pub struct Cli {
     /// old one.
     #[arg(long)]
     pub watch: bool,
+    /// Cut a streamed response after this many seconds, as API Gateway does after 15 minutes.
+    #[arg(long, value_name = "SECONDS", default_value_t = StreamLimits::MAX_DURATION.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub stream_max_duration: u64,
+    /// Cut a streamed response that sends nothing for this many seconds, as API Gateway does
+    /// after 5 minutes (Regional endpoint; 30 s for edge-optimized).
+    #[arg(long, value_name = "SECONDS", default_value_t = StreamLimits::IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub stream_idle_timeout: u64,
+    /// Limit streamed responses to 2 MB/s after their first 10 MB, as API Gateway does. Off by
+    /// default so that local exports stay fast.
+    #[arg(long)]
+    pub aws_bandwidth: bool,
     /// Read the template, print the routes and problems, and exit.
     #[arg(long)]
     pub check: bool,
@@ -127,6 +139,11 @@ impl Cli {
         };
         settings.no_auth = self.no_auth;
         settings.watch = self.watch;
+        settings.stream_limits = StreamLimits {
+            max_duration: Duration::from_secs(self.stream_max_duration),
+            idle_timeout: Duration::from_secs(self.stream_idle_timeout),
+            bandwidth: self.aws_bandwidth.then_some(Bandwidth::AWS),
+        };
         settings
     }
 }
@@ -157,6 +174,32 @@ mod tests {
             !settings.no_auth,
             "SigV4 is verified unless --no-auth is given"
         );
+        assert_eq!(
+            settings.stream_limits,
+            StreamLimits {
+                max_duration: Duration::from_secs(900),
+                idle_timeout: Duration::from_secs(300),
+                bandwidth: None,
+            },
+            "AWS's duration and idle limits hold by default, the bandwidth limit does not"
+        );
+    }
+
+    #[test]
+    fn stream_limit_flags_reach_the_settings() {
+        let cli = Cli::try_parse_from([
+            "rill-gateway",
+            "--stream-max-duration",
+            "2",
+            "--stream-idle-timeout",
+            "1",
+            "--aws-bandwidth",
+        ])
+        .unwrap();
+        let limits = cli.settings().stream_limits;
+        assert_eq!(limits.max_duration, Duration::from_secs(2));
+        assert_eq!(limits.idle_timeout, Duration::from_secs(1));
+        assert_eq!(limits.bandwidth, Some(Bandwidth::AWS));
     }
 
     #[test]
@@ -210,5 +253,7 @@ mod tests {
         assert!(Cli::try_parse_from(["rill-gateway", "--parameter-overrides", "novalue"]).is_err());
         assert!(Cli::try_parse_from(["rill-gateway", "--concurrency", "0"]).is_err());
         assert!(Cli::try_parse_from(["rill-gateway", "--store", "postgres"]).is_err());
+        assert!(Cli::try_parse_from(["rill-gateway", "--stream-idle-timeout", "0"]).is_err());
+        assert!(Cli::try_parse_from(["rill-gateway", "--stream-max-duration", "x"]).is_err());
     }
 }

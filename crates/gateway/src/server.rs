@@ -32,7 +32,7 @@ use crate::config::ApiConfig;
 use crate::event::{self, EventInput};
 use crate::gateway_response::GatewayResponse;
 use crate::guard::{GuardRequest, RequestGuard, run_guards};
-use crate::integration::{self, GatewayBody, ResponseContext};
+use crate::integration::{self, GatewayBody, ResponseContext, StreamLimits};
 use crate::lambda::{Functions, InstanceContext, InvokeRequest, LogSink, StdoutSink};
 use crate::request_limits;
 use crate::settings::Settings;
@@ -77,6 +77,7 @@ struct State {
     functions: Functions,
     guards: Vec<Arc<dyn RequestGuard>>,
     port: u16,
+    stream_limits: StreamLimits,
 }
 
 /// A cheap view of a serving gateway, for tests and tools.
@@ -145,6 +146,7 @@ impl Gateway {
                 functions,
                 guards,
                 port,
+                stream_limits: settings.stream_limits,
             }),
         })
     }
@@ -372,6 +374,7 @@ impl State {
                 deadline: started + route.integration.timeout,
                 accept,
                 binary_media_types: &config.binary_media_types,
+                stream_limits: self.stream_limits,
             },
         )
         .await

@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::integration::StreamLimits;
 use crate::sigv4::LocalCredentials;
 
 /// Where the functions keep their data locally.
@@ -87,6 +88,9 @@ pub struct Settings {
     pub no_auth: bool,
     /// Rebuilds a function when its sources change and serves the new binary (`--watch`).
     pub watch: bool,
+    /// API Gateway's limits on streamed responses: duration and idle timeout (AWS's by default),
+    /// bandwidth (off by default).
+    pub stream_limits: StreamLimits,
 }
 
 impl Settings {
@@ -115,6 +119,7 @@ impl Settings {
             credentials: LocalCredentials::default(),
             no_auth: false,
             watch: false,
+            stream_limits: StreamLimits::default(),
         }
     }
 }

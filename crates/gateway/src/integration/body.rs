@@ -1,8 +1,8 @@
-//! The response body the gateway sends: either complete bytes, or a stream fed by the invocation
-//! driver.
+//! The response body the gateway sends: either complete bytes, or a stream fed by the relay that
+//! enforces API Gateway's streaming limits (`stream_limits`).
 //!
 //! A stream that does not end cleanly (the function crashed, timed out, sent error trailers, or the
-//! integration timeout passed) yields an error. hyper then closes the connection without writing
+//! gateway cut it at a limit) yields an error. hyper then closes the connection without writing
 //! the final `0\r\n\r\n` chunk, which is exactly what a client of API Gateway sees: curl reports
 //! `(18) transfer closed with outstanding read data remaining`.
 
@@ -11,15 +11,16 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use tokio::sync::mpsc;
-use tokio::time::{Instant, Sleep};
-
-use crate::lambda::StreamEvent;
+use tokio::sync::{mpsc, oneshot};
 
 /// Why a streamed response was cut off.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("response stream aborted: {0}")]
 pub struct StreamAborted(pub String);
+
+/// How a stream ended, as its relay reports it: `Ok` when the function ended it and every byte
+/// was handed on.
+pub type StreamEnding = Result<(), StreamAborted>;
 
 /// A response body.
 #[derive(Debug)]
@@ -31,9 +32,8 @@ pub struct GatewayBody {
 enum Kind {
     Full(Option<Bytes>),
     Stream {
-        first: Option<Bytes>,
-        events: mpsc::Receiver<StreamEvent>,
-        deadline: Pin<Box<Sleep>>,
+        chunks: mpsc::Receiver<Bytes>,
+        ending: oneshot::Receiver<StreamEnding>,
         done: bool,
     },
 }
@@ -53,14 +53,13 @@ impl GatewayBody {
         }
     }
 
-    /// A streamed body: `first` (bytes already read past the prelude), then `events`, cut off at
-    /// `deadline`.
-    pub fn stream(first: Bytes, events: mpsc::Receiver<StreamEvent>, deadline: Instant) -> Self {
+    /// A streamed body: the `chunks`, then, once their sender is gone, the `ending` (a stream
+    /// whose relay vanished without one failed).
+    pub fn stream(chunks: mpsc::Receiver<Bytes>, ending: oneshot::Receiver<StreamEnding>) -> Self {
         Self {
             kind: Kind::Stream {
-                first: (!first.is_empty()).then_some(first),
-                events,
-                deadline: Box::pin(tokio::time::sleep_until(deadline)),
+                chunks,
+                ending,
                 done: false,
             },
         }
@@ -78,51 +77,26 @@ impl Body for GatewayBody {
         match &mut self.get_mut().kind {
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             Kind::Stream {
-                first,
-                events,
-                deadline,
+                chunks,
+                ending,
                 done,
             } => {
                 if *done {
                     return Poll::Ready(None);
                 }
-                if let Some(first) = first.take() {
-                    return Poll::Ready(Some(Ok(Frame::data(first))));
-                }
-                if deadline.as_mut().poll(cx).is_ready() {
-                    *done = true;
-                    tracing::warn!(
-                        "integration timeout reached mid-stream; closing the client connection"
-                    );
-                    return Poll::Ready(Some(Err(StreamAborted("integration timeout".to_owned()))));
-                }
-                loop {
-                    return match events.poll_recv(cx) {
-                        Poll::Ready(Some(StreamEvent::Data(bytes))) if bytes.is_empty() => continue,
-                        Poll::Ready(Some(StreamEvent::Data(bytes))) => {
-                            Poll::Ready(Some(Ok(Frame::data(bytes))))
+                match chunks.poll_recv(cx) {
+                    Poll::Ready(Some(bytes)) => Poll::Ready(Some(Ok(Frame::data(bytes)))),
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(None) => {
+                        *done = true;
+                        match Pin::new(ending).poll(cx) {
+                            Poll::Ready(Ok(Ok(()))) => Poll::Ready(None),
+                            Poll::Ready(Ok(Err(aborted))) => Poll::Ready(Some(Err(aborted))),
+                            Poll::Ready(Err(_)) | Poll::Pending => Poll::Ready(Some(Err(
+                                StreamAborted("the stream's relay stopped".to_owned()),
+                            ))),
                         }
-                        Poll::Ready(Some(StreamEvent::End)) => {
-                            *done = true;
-                            Poll::Ready(None)
-                        }
-                        Poll::Ready(Some(StreamEvent::TimedOut)) => {
-                            *done = true;
-                            tracing::warn!(
-                                "the function timed out mid-stream; closing the client connection"
-                            );
-                            Poll::Ready(Some(Err(StreamAborted(
-                                "the function timed out".to_owned(),
-                            ))))
-                        }
-                        Poll::Ready(None) => {
-                            *done = true;
-                            Poll::Ready(Some(Err(StreamAborted(
-                                "the function's stream did not end normally".to_owned(),
-                            ))))
-                        }
-                        Poll::Pending => Poll::Pending,
-                    };
+                    }
                 }
             }
         }
@@ -147,50 +121,39 @@ impl Body for GatewayBody {
 mod tests {
     use super::*;
     use http_body_util::BodyExt as _;
-    use std::time::Duration;
 
     #[tokio::test]
-    async fn a_stream_that_ends_with_the_end_marker_completes() {
-        let (sender, events) = mpsc::channel(4);
-        sender
-            .send(StreamEvent::Data(Bytes::from_static(b"b")))
-            .await
-            .unwrap();
-        sender.send(StreamEvent::End).await.unwrap();
-        let body = GatewayBody::stream(
-            Bytes::from_static(b"a"),
-            events,
-            Instant::now() + Duration::from_secs(5),
-        );
+    async fn a_stream_that_ends_well_completes() {
+        let (sender, chunks) = mpsc::channel(4);
+        let (ending, ending_rx) = oneshot::channel();
+        sender.send(Bytes::from_static(b"ab")).await.unwrap();
+        ending.send(Ok(())).unwrap();
+        drop(sender);
+        let body = GatewayBody::stream(chunks, ending_rx);
         let bytes = body.collect().await.unwrap().to_bytes();
         assert_eq!(bytes.as_ref(), b"ab");
     }
 
     #[tokio::test]
-    async fn a_stream_whose_sender_vanishes_fails() {
-        let (sender, events) = mpsc::channel(4);
-        sender
-            .send(StreamEvent::Data(Bytes::from_static(b"b")))
-            .await
+    async fn a_cut_stream_fails_with_its_reason() {
+        let (sender, chunks) = mpsc::channel(4);
+        let (ending, ending_rx) = oneshot::channel();
+        sender.send(Bytes::from_static(b"a")).await.unwrap();
+        ending
+            .send(Err(StreamAborted("integration timeout".to_owned())))
             .unwrap();
         drop(sender);
-        let body = GatewayBody::stream(
-            Bytes::new(),
-            events,
-            Instant::now() + Duration::from_secs(5),
-        );
-        assert!(body.collect().await.is_err());
+        let body = GatewayBody::stream(chunks, ending_rx);
+        let err = body.collect().await.unwrap_err();
+        assert_eq!(err, StreamAborted("integration timeout".to_owned()));
     }
 
     #[tokio::test]
-    async fn a_stream_past_its_deadline_fails() {
-        let (_sender, events) = mpsc::channel(4);
-        let body = GatewayBody::stream(
-            Bytes::new(),
-            events,
-            Instant::now() + Duration::from_millis(20),
-        );
-        let err = body.collect().await.unwrap_err();
-        assert_eq!(err, StreamAborted("integration timeout".to_owned()));
+    async fn a_stream_whose_relay_vanishes_fails() {
+        let (sender, chunks) = mpsc::channel(4);
+        let (ending, ending_rx) = oneshot::channel::<StreamEnding>();
+        drop((sender, ending));
+        let body = GatewayBody::stream(chunks, ending_rx);
+        assert!(body.collect().await.is_err());
     }
 }

@@ -8,6 +8,7 @@
 //! | function error, crash                   | 502                   | 502, or a broken stream once started   |
 //! | function timeout (its own `Timeout`)    | 504                   | 504, or a broken stream once started   |
 //! | integration timeout (`timeoutInMillis`) | 504                   | 504, or a broken stream once started   |
+//! | stream idle or too long (`stream_limits`) | —                   | a broken stream                        |
 //! | concurrency exhausted                   | 429                   | 429                                    |
 //!
 //! When a function runs past its own `Timeout`, its instance is killed and replaced and the client
@@ -21,6 +22,7 @@
 mod body;
 pub mod buffered;
 pub mod headers;
+pub mod stream_limits;
 pub mod streaming;
 
 use bytes::BytesMut;
@@ -29,6 +31,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 pub use body::{GatewayBody, StreamAborted};
+pub use stream_limits::{Bandwidth, StreamLimits};
 
 use crate::config::TransferMode;
 use crate::gateway_response::GatewayResponse;
@@ -51,6 +54,8 @@ pub struct ResponseContext<'a> {
     pub accept: Option<&'a str>,
     /// The API's `binaryMediaTypes`.
     pub binary_media_types: &'a [String],
+    /// API Gateway's limits on a streamed response.
+    pub stream_limits: StreamLimits,
 }
 
 /// Waits for the outcome (at most until the integration timeout) and builds the response.
@@ -216,7 +221,9 @@ async fn streamed_response(
     };
     match streaming::parse_prelude(&prelude) {
         Ok((status, headers)) => {
-            let mut response = Response::new(GatewayBody::stream(rest, events, context.deadline));
+            let body =
+                stream_limits::stream_body(rest, events, context.deadline, context.stream_limits);
+            let mut response = Response::new(body);
             *response.status_mut() = status;
             *response.headers_mut() = headers;
             tag(response, context)
