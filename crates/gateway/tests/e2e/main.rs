@@ -16,4 +16,5 @@ mod product;
 mod reload;
 mod routing;
 mod shutdown;
+mod stream_limits;
 mod streaming;

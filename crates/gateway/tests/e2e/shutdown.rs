@@ -1,16 +1,13 @@
 //! Stopping the gateway stops every function process, grandchildren included.
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use rustix::process::{Pid, Signal, kill_process};
 use serde_json::Value;
 
-use crate::support::{
-    ApiClient, fixture_bin_dir, fixture_template, gateway_binary, spawn_fixture_gateway,
-    wait_until_gone,
-};
+use crate::support::{ApiClient, serve_fixture_command, spawn_fixture_gateway, wait_until_gone};
 
 #[tokio::test]
 async fn shutting_down_stops_and_reaps_every_instance() {
@@ -41,11 +38,7 @@ async fn shutting_down_stops_and_reaps_every_instance() {
 /// Runs the real `rill-gateway` binary on the fixture, returns it and its base URL.
 fn start_binary() -> (std::process::Child, String, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(gateway_binary())
-        .args(["--template", fixture_template().to_str().unwrap()])
-        .args(["--bin-dir", fixture_bin_dir().to_str().unwrap()])
-        .args(["--data-dir", data.path().to_str().unwrap()])
-        .args(["--port", "0"])
+    let mut child = serve_fixture_command(data.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

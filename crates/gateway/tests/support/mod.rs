@@ -37,6 +37,18 @@ pub fn gateway_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rill-gateway"))
 }
 
+/// `rill-gateway` serving the fixture template on a free port with its data in `data_dir`; add
+/// flags and start it.
+pub fn serve_fixture_command(data_dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(gateway_binary());
+    command
+        .args(["--template", fixture_template().to_str().unwrap()])
+        .args(["--bin-dir", fixture_bin_dir().to_str().unwrap()])
+        .args(["--data-dir", data_dir.to_str().unwrap()])
+        .args(["--port", "0"]);
+    command
+}
+
 /// Runs `rill-gateway --check` on the fixture template with `args` and `env` added: the banner and
 /// warnings it prints, without serving.
 pub fn check_fixture(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
