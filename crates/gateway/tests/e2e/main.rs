@@ -15,6 +15,7 @@ mod lifecycle;
 mod product;
 mod reload;
 mod routing;
+mod runtime_answers;
 mod shutdown;
 mod stream_limits;
 mod streaming;
