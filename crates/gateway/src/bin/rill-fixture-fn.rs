@@ -274,8 +274,10 @@ async fn handle(api: &RuntimeApi, next: Next) {
                 "env": env,
                 "receivedAtMs": epoch_ms() as u64,
             });
-            api.respond(&request_id, proxy(200, &body.to_string()))
+            let status = api
+                .respond(&request_id, proxy(200, &body.to_string()))
                 .await;
+            println!("fixture response answered {}", status.as_u16());
         }
         "status" => {
             let status = number(&event, "status", 200);

@@ -177,3 +177,19 @@ async fn an_integration_timeout_on_a_buffered_route_leaves_a_streaming_function_
     assert_eq!(response.status(), 504);
     the_function_is_answered(&gateway).await;
 }
+
+#[tokio::test]
+async fn an_integration_timeout_leaves_a_buffered_response_answered() {
+    // Given a BUFFERED route with timeoutInMillis 500 and a function that answers after 1 s
+    let gateway = spawn_fixture_gateway().await;
+    let response = gateway
+        .client
+        .get("/integration-timeout?behaviour=sleep&ms=1000")
+        .await;
+    // Then the client gets the 504 and the function, answering late, its 202
+    assert_eq!(response.status(), 504);
+    gateway
+        .logs
+        .wait_for("fixture response answered 202", ANSWER_WITHIN)
+        .await;
+}
