@@ -1,10 +1,10 @@
 //! API Gateway's limits on a streamed REST response, enforced between the invocation and the
 //! client.
 //!
-//! AWS documents three limits for a response streamed through a REST API
-//! ([Stream the integration response for your proxy integrations in API Gateway](https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html),
-//! and the streaming rows of
-//! [Amazon API Gateway quotas](https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html)):
+//! AWS documents three limits for a response streamed through a REST API, in
+//! [Stream the integration response for your proxy integrations in API Gateway](https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html)
+//! (the buffered quotas that streaming lifts, 10 MB and 29 s, are in
+//! [Quotas for configuring and running a REST API](https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html)):
 //!
 //! - "You can stream your response for up to 15 minutes" ([`StreamLimits::max_duration`]);
 //! - a stream that sends nothing for 5 minutes (Regional and private endpoints; 30 seconds for
