@@ -257,13 +257,14 @@ fn slice_into(queue: &mut VecDeque<Bytes>, mut bytes: Bytes, paced: bool) {
     }
 }
 
-/// When each byte may leave under a [`Bandwidth`] limit: byte `n` past the unthrottled ones no
-/// earlier than `n / rate` after the unthrottled ones were used up.
+/// When each piece may leave under a [`Bandwidth`] limit: the unthrottled bytes at once, then
+/// each piece no earlier than the previous one plus the time its bytes take at the rate. A client
+/// that fell behind does not earn a burst to catch up.
 #[derive(Debug)]
 struct Pacer {
     bandwidth: Bandwidth,
     sent: u64,
-    throttled_since: Option<Instant>,
+    next_free: Option<Instant>,
 }
 
 impl Pacer {
@@ -271,22 +272,25 @@ impl Pacer {
         Self {
             bandwidth,
             sent: 0,
-            throttled_since: None,
+            next_free: None,
         }
     }
 
-    /// Accounts for a piece of `len` bytes about to be sent; returns when it may go, if later
-    /// than now.
+    /// Accounts for a piece of `len` bytes about to be sent; returns when it may go, or `None`
+    /// when it lies within the unthrottled bytes.
     fn not_before(&mut self, len: usize) -> Option<Instant> {
         let start = self.sent;
         self.sent += len as u64;
-        if self.sent <= self.bandwidth.unthrottled_bytes {
+        let unthrottled = self.bandwidth.unthrottled_bytes;
+        if self.sent <= unthrottled {
             return None;
         }
-        let since = *self.throttled_since.get_or_insert_with(Instant::now);
-        let throttled_before = start.saturating_sub(self.bandwidth.unthrottled_bytes);
+        let throttled = self.sent - start.max(unthrottled);
         let rate = self.bandwidth.bytes_per_second.max(1);
-        Some(since + Duration::from_secs_f64(throttled_before as f64 / rate as f64))
+        let now = Instant::now();
+        let at = self.next_free.map_or(now, |free| free.max(now));
+        self.next_free = Some(at + Duration::from_secs_f64(throttled as f64 / rate as f64));
+        Some(at)
     }
 }
 
