@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use crate::support::raw_http;
@@ -103,7 +103,7 @@ async fn a_client_that_stops_reading_leaves_the_function_answered() {
         .spawn()
         .await;
     // When the client sends its request and never reads
-    let _stream =
+    let mut stream =
         request_without_reading(&gateway, "/stream?behaviour=stream-bulk&chunks=512").await;
     // Then nothing has gone to the client for the idle timeout, the stream is cut, and the
     // function (Timeout: 5 s) writes to its end and is answered instead of being stopped
@@ -116,6 +116,19 @@ async fn a_client_that_stops_reading_leaves_the_function_answered() {
         gateway.logs.matching("Task timed out").is_empty(),
         "{:?}",
         gateway.logs.lines()
+    );
+    // And when the client reads again, it gets what was under way, then a broken transfer
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(ANSWER_WITHIN, stream.read_to_end(&mut received)).await;
+    assert!(read.is_ok(), "the gateway closes the connection");
+    assert!(received.starts_with(b"HTTP/1.1 200"));
+    assert!(
+        received.len() < 512 * 64 * 1024,
+        "the cut dropped the rest of the stream"
+    );
+    assert!(
+        !received.ends_with(b"0\r\n\r\n"),
+        "a cut stream has no terminating chunk"
     );
 }
 
