@@ -17,6 +17,7 @@
 //! the logs.
 
 mod attributes;
+mod bulk;
 mod client_config;
 mod error;
 mod idempotency_item;

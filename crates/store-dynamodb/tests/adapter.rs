@@ -556,3 +556,36 @@ async fn a_store_whose_endpoint_never_answers_gives_up_at_the_operation_timeout(
     );
     drop(listener);
 }
+
+#[tokio::test]
+async fn bulk_puts_store_what_the_api_reads_with_every_email_claimed() {
+    // Given 60 users and 130 orders (more than one 25-item batch of each) put in bulk.
+    let store = fresh_store().await;
+    let users: Vec<User> = (0..60)
+        .map(|i| user(&format!("bulk-{i}@example.com")))
+        .collect();
+    let orders: Vec<Order> = (0..130)
+        .map(|i| order_at(&users[i % 60], "BULK-1", 2_000 + i as i64))
+        .collect();
+    store.bulk_put_users(&users).await.expect("bulk users");
+    store.bulk_put_orders(&orders).await.expect("bulk orders");
+
+    // Then the API's reads find each of them.
+    for user in &users {
+        assert_eq!(store.get_user(user.id).await.expect("a seeded user"), *user);
+    }
+    let stored_orders = || async {
+        let pages = pages(&store, &OrderFilter::default(), 100).await;
+        pages.iter().map(Vec::len).sum::<usize>()
+    };
+    assert_eq!(stored_orders().await, orders.len());
+    // And each email is claimed: a new user with a seeded address is refused.
+    let again = store.create_user(&user("BULK-7@example.com")).await;
+    assert!(matches!(again, Err(DomainError::Conflict(_))), "{again:?}");
+    // And putting the same data again changes nothing.
+    store
+        .bulk_put_orders(&orders)
+        .await
+        .expect("bulk orders again");
+    assert_eq!(stored_orders().await, orders.len());
+}
