@@ -10,7 +10,14 @@
 #                       changes)
 #   api_tools_node      npm-installs the pinned Spectral CLI into node_modules/ (idempotent)
 #   api_tools_env       puts the venv first on PATH and sets what the AWS tools need to run offline
-#                       (AWS_DEFAULT_REGION when unset, no telemetry)
+#                       (no telemetry, and a placeholder AWS_DEFAULT_REGION when none is set, which
+#                       sam validate, cfn-lint and samtranslator need although they call no AWS API).
+#                       Only for offline checks and builds: it must never reach a call to AWS.
+#   api_tools_aws_env REGION
+#                       the same for tools that talk to AWS (sam deploy, boto3): the venv first on PATH,
+#                       no telemetry, and AWS_REGION/AWS_DEFAULT_REGION set to REGION, the one
+#                       api_region (scripts/lib/api-target.sh) resolved from the flag, environment or
+#                       profile
 #
 # Pins live here (Python) and in package.json (npm), nowhere else.
 
@@ -40,7 +47,7 @@ api_tools_python() {
     _api_tools_error "Python 3.9 or newer is required"
     return 1
   fi
-  printf 'api-tools: installing %s into .cache/api-venv\n' "${API_TOOLS_PYTHON_PACKAGES[*]}" >&2
+  printf 'api-tools: installing %s into .cache/api-venv (once; a minute or two)\n' "${API_TOOLS_PYTHON_PACKAGES[*]}" >&2
   python3 -m venv "$API_TOOLS_VENV" || {
     _api_tools_error "python3 -m venv failed (on Debian: apt-get install python3-venv)"
     return 1
@@ -83,4 +90,12 @@ api_tools_env() {
   export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-${AWS_REGION:-us-east-1}}"
   export SAM_CLI_TELEMETRY=0
   export REDOCLY_TELEMETRY=off
+}
+
+api_tools_aws_env() {
+  local region="${1:?api_tools_aws_env needs the resolved Region}"
+  export PATH="$API_TOOLS_VENV/bin:$PATH"
+  export AWS_REGION="$region"
+  export AWS_DEFAULT_REGION="$region"
+  export SAM_CLI_TELEMETRY=0
 }
