@@ -1,7 +1,7 @@
-"""Offline tests of deployed_api.compare on GetMethod answers shaped as API Gateway returns them
+"""Offline tests of deployed_methods.compare on GetMethod answers shaped as API Gateway returns them
 (https://docs.aws.amazon.com/apigateway/latest/api/API_GetMethod.html), against openapi/api.yaml.
 
-    .cache/api-venv/bin/python -m unittest scripts/lib/test_deployed_api.py
+    .cache/api-venv/bin/python -m unittest scripts/lib/test_deployed_methods.py
 """
 
 import copy
@@ -10,7 +10,7 @@ import unittest
 
 import yaml
 
-import deployed_api
+import deployed_methods
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
@@ -45,7 +45,7 @@ class CompareWithTheDefinition(unittest.TestCase):
     def setUpClass(cls):
         with open(os.path.join(REPO, "openapi", "api.yaml"), encoding="utf-8") as file:
             cls.spec = yaml.safe_load(file)
-        cls.expected = deployed_api.expected_methods(cls.spec)
+        cls.expected = deployed_methods.expected_methods(cls.spec)
 
     def deployed_as_defined(self) -> dict:
         return {
@@ -61,14 +61,14 @@ class CompareWithTheDefinition(unittest.TestCase):
             self.assertEqual(want["responseTransferMode"], "STREAM" if streamed else "BUFFERED", path)
 
     def test_a_stage_deployed_as_defined_matches(self):
-        matches, problems = deployed_api.compare(self.spec, self.deployed_as_defined())
+        matches, problems = deployed_methods.compare(self.spec, self.deployed_as_defined())
         self.assertEqual(problems, [])
         self.assertEqual(len(matches), len(self.expected))
 
     def test_an_export_deployed_buffered_is_a_difference(self):
         deployed = self.deployed_as_defined()
         del deployed[("GET", "/exports/orders")]["methodIntegration"]["responseTransferMode"]
-        _, problems = deployed_api.compare(self.spec, deployed)
+        _, problems = deployed_methods.compare(self.spec, deployed)
         self.assertEqual(
             problems,
             ["GET /exports/orders: responseTransferMode BUFFERED, expected STREAM"],
@@ -77,7 +77,7 @@ class CompareWithTheDefinition(unittest.TestCase):
     def test_a_method_without_iam_is_a_difference(self):
         deployed = self.deployed_as_defined()
         deployed[("DELETE", "/users/{userId}")]["authorizationType"] = "NONE"
-        _, problems = deployed_api.compare(self.spec, deployed)
+        _, problems = deployed_methods.compare(self.spec, deployed)
         self.assertEqual(problems, ["DELETE /users/{userId}: authorizationType NONE, expected AWS_IAM"])
 
     def test_a_missing_or_extra_method_is_a_difference(self):
@@ -86,7 +86,7 @@ class CompareWithTheDefinition(unittest.TestCase):
         deployed[("PUT", "/orders")] = copy.deepcopy(deployed[("GET", "/orders")])
         # CORS preflights are not operations of the definition and are not reported.
         deployed[("OPTIONS", "/orders")] = get_method("OPTIONS", "/orders", "BUFFERED", auth="NONE")
-        _, problems = deployed_api.compare(self.spec, deployed)
+        _, problems = deployed_methods.compare(self.spec, deployed)
         self.assertEqual(
             problems,
             ["POST /orders: not deployed", "PUT /orders: deployed but not in the definition"],

@@ -1,7 +1,7 @@
 """What was deployed, compared with openapi/api.yaml: for every operation, the method's authorization
 type and its integration's response transfer mode as API Gateway reports them.
 
-    deployed_api.py STACK REGION [openapi/api.yaml]
+    deployed_methods.py STACK REGION [openapi/api.yaml]
 
 reads the stack's ApiId output and, for each resource and method of that REST API, GetMethod
 (https://docs.aws.amazon.com/apigateway/latest/api/API_GetMethod.html), whose `authorizationType`
@@ -13,7 +13,7 @@ one line per operation and exits non-zero on any difference. Run with the SAM CL
 Python (boto3 and PyYAML).
 
 The comparison, `compare`, takes plain data (the parsed definition and GetMethod answers keyed by
-method and path) so it is tested offline on recorded answers: scripts/lib/test_deployed_api.py.
+method and path) so it is tested offline on recorded answers: scripts/lib/test_deployed_methods.py.
 """
 
 import sys
@@ -93,7 +93,7 @@ def fetch(stack: str, region: str) -> "dict[tuple[str, str], dict]":
 
 def main(argv: "list[str]") -> int:
     if len(argv) not in (2, 3):
-        print("usage: deployed_api.py STACK REGION [openapi/api.yaml]", file=sys.stderr)
+        print("usage: deployed_methods.py STACK REGION [openapi/api.yaml]", file=sys.stderr)
         return 2
     import yaml
 
