@@ -5,6 +5,10 @@
 //! (InvokeWithResponseStream). `responseTransferMode` must agree with it: AWS documents the other
 //! combinations as unsupported, so a mismatch is a configuration error here rather than a surprise
 //! after deploying.
+//!
+//! The function ARN in the URI may carry a qualifier: an integration that targets the alias SAM
+//! publishes with `AutoPublishAlias` (`${UsersFunctionAliaslive}` evaluates to
+//! `arn:aws:lambda:...:function:NAME:live`) runs the same local function, which has no versions.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -252,6 +256,24 @@ mod tests {
         .unwrap();
         assert_eq!(integration.transfer_mode, TransferMode::Stream);
         assert_eq!(integration.timeout, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn an_integration_through_an_alias_runs_the_aliased_function() {
+        // Given uris that name the function's alias (`${UsersFunctionAliaslive}` once evaluated)
+        let buffered = BUFFERED.replace("function:UsersFunction/", "function:UsersFunction:live/");
+        let stream = STREAM.replace("function:ExportFunction/", "function:ExportFunction:live/");
+        // Then each runs the function the alias belongs to
+        let integration =
+            lambda(json!({"type": "aws_proxy", "httpMethod": "POST", "uri": buffered})).unwrap();
+        assert_eq!(integration.function, "UsersFunction");
+        let integration = lambda(json!({
+            "type": "aws_proxy", "httpMethod": "POST", "uri": stream,
+            "responseTransferMode": "STREAM", "timeoutInMillis": 900000
+        }))
+        .unwrap();
+        assert_eq!(integration.function, "ExportFunction");
+        assert_eq!(integration.transfer_mode, TransferMode::Stream);
     }
 
     #[test]

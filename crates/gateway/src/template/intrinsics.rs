@@ -272,6 +272,15 @@ impl<'t> Evaluator<'t> {
             ("AWS::Serverless::Function" | "AWS::Lambda::Function", "Arn") => {
                 format!("arn:aws:lambda:{region}:{account_id}:function:{name}")
             }
+            // SAM's referenceable property `<function>.Alias`: the generated alias.
+            ("AWS::Serverless::Function", "Alias") => {
+                let alias = self.auto_publish_alias(logical_id).ok_or_else(|| {
+                    EvalError::Invalid(format!(
+                        "{logical_id}.Alias needs an AutoPublishAlias on {logical_id}"
+                    ))
+                })??;
+                format!("arn:aws:lambda:{region}:{account_id}:function:{name}:{alias}")
+            }
             ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{account_id}:role/{name}"),
             ("AWS::IAM::Role", "RoleId") => format!("AROALOCAL{}", name.to_uppercase()),
             ("AWS::DynamoDB::Table" | "AWS::Serverless::SimpleTable", "Arn") => {
@@ -296,6 +305,40 @@ impl<'t> Evaluator<'t> {
             }
         };
         Ok(value)
+    }
+
+    /// The alias a function's `AutoPublishAlias` makes SAM generate, as `Ref` of that alias returns
+    /// it: the function ARN qualified by the alias name. SAM names the generated `AWS::Lambda::Alias`
+    /// `<function logical id>Alias<alias name>`
+    /// (<https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification-generated-resources-function.html>),
+    /// so an integration uri can name it in `Fn::Sub` (`${UsersFunctionAliaslive}`) even though the
+    /// resource exists only after the transform. `None` when no function generates `logical_id`.
+    fn generated_alias(&self, logical_id: &str) -> Option<Result<String, EvalError>> {
+        self.resources.keys().find_map(|function| {
+            let rest = logical_id
+                .strip_prefix(function.as_str())?
+                .strip_prefix("Alias")?;
+            let alias = self.auto_publish_alias(function)?;
+            Some(alias.and_then(|alias| {
+                if alias != rest {
+                    return Err(EvalError::Invalid(format!(
+                        "`{logical_id}` names alias `{rest}`, but {function} publishes `{alias}`"
+                    )));
+                }
+                self.attribute(function, "Alias")
+            }))
+        })
+    }
+
+    /// A SAM function's `AutoPublishAlias`, evaluated (SAM accepts a string or a `Ref` to a
+    /// parameter). `None` when the resource is not a SAM function or publishes no alias.
+    fn auto_publish_alias(&self, logical_id: &str) -> Option<Result<String, EvalError>> {
+        let resource = self.resources.get(logical_id)?;
+        if resource.get("Type").and_then(Value::as_str) != Some("AWS::Serverless::Function") {
+            return None;
+        }
+        let alias = resource.get("Properties")?.get("AutoPublishAlias")?;
+        Some(self.eval_string(alias))
     }
 
     fn reference(&self, name: &str) -> Result<Value, EvalError> {
@@ -325,6 +368,9 @@ impl<'t> Evaluator<'t> {
         }
         if self.resources.contains_key(name) {
             return self.resource_name(name).map(Value::String);
+        }
+        if let Some(alias_arn) = self.generated_alias(name) {
+            return alias_arn.map(Value::String);
         }
         Err(EvalError::Invalid(format!(
             "Ref to unknown parameter or resource `{name}`"
@@ -708,6 +754,7 @@ mod tests {
             "Mappings": {"Sizes": {"dev": {"Memory": 128}}},
             "Resources": {
                 "UsersFunction": {"Type": "AWS::Serverless::Function", "Properties": {}},
+                "LiveFunction": {"Type": "AWS::Serverless::Function", "Properties": {"AutoPublishAlias": "live"}},
                 "NamedFunction": {"Type": "AWS::Serverless::Function", "Properties": {"FunctionName": {"Fn::Sub": "${AWS::StackName}-named"}}},
                 "UsersTable": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
                 "InvokeRole": {"Type": "AWS::IAM::Role", "Properties": {}},
@@ -773,6 +820,44 @@ mod tests {
             eval(json!({"Fn::Sub": ["${A}/${B}", {"A": "x", "B": {"Ref": "StageName"}}]})),
             Ok(json!("x/dev"))
         );
+    }
+
+    #[test]
+    fn sub_resolves_the_alias_sam_generates_for_auto_publish_alias() {
+        // Given a function with AutoPublishAlias: live, whose alias SAM names LiveFunctionAliaslive
+        let uri = json!({"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${LiveFunctionAliaslive}/invocations"});
+        // Then the uri names the function ARN qualified by the alias
+        assert_eq!(
+            eval(uri),
+            Ok(json!(
+                "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:LiveFunction:live/invocations"
+            ))
+        );
+        assert_eq!(
+            eval(json!({"Ref": "LiveFunctionAliaslive"})),
+            Ok(json!(
+                "arn:aws:lambda:us-east-1:123456789012:function:LiveFunction:live"
+            ))
+        );
+        assert_eq!(
+            eval(json!({"Fn::Sub": "${LiveFunction.Alias}"})),
+            Ok(json!(
+                "arn:aws:lambda:us-east-1:123456789012:function:LiveFunction:live"
+            ))
+        );
+        // And an alias the function does not publish, or a function without one, is an error
+        assert!(matches!(
+            eval(json!({"Ref": "LiveFunctionAliasstaging"})),
+            Err(EvalError::Invalid(_))
+        ));
+        assert!(matches!(
+            eval(json!({"Ref": "UsersFunctionAliaslive"})),
+            Err(EvalError::Invalid(_))
+        ));
+        assert!(matches!(
+            eval(json!({"Fn::Sub": "${UsersFunction.Alias}"})),
+            Err(EvalError::Invalid(_))
+        ));
     }
 
     #[test]
