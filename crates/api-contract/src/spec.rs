@@ -42,8 +42,11 @@ pub struct Integration {
     pub http_method: String,
     /// The `uri` template (the text inside `Fn::Sub`).
     pub uri: String,
-    /// The logical id named as `${Name.Arn}` in the uri.
+    /// The logical id of the function the uri calls, named as `${Name.Arn}` or through the alias
+    /// SAM generates for its `AutoPublishAlias` (`${NameAlias<alias>}`).
     pub function: String,
+    /// The alias the uri calls, if it names one.
+    pub alias: Option<String>,
     /// `responseTransferMode` (`BUFFERED` or `STREAM`).
     pub transfer_mode: String,
     /// `timeoutInMillis`.
@@ -161,9 +164,9 @@ impl Operation<'_> {
                 })?,
             _ => return Err(ContractError::shape(format!("{label}: no integration uri"))),
         };
-        let function = function_in_uri(&uri).ok_or_else(|| {
+        let FunctionRef { function, alias } = function_in_uri(&uri).ok_or_else(|| {
             ContractError::shape(format!(
-                "{label}: the uri {uri} names no function as `${{Name.Arn}}` after `/functions/`"
+                "{label}: the uri {uri} names no function as `${{Name.Arn}}` or `${{NameAlias<alias>}}` after `/functions/`"
             ))
         })?;
         let timeout_ms = integration
@@ -174,6 +177,7 @@ impl Operation<'_> {
             kind: text("type")?,
             http_method: text("httpMethod")?,
             function,
+            alias,
             transfer_mode: text("responseTransferMode")?,
             timeout_ms,
             credentials: integration
@@ -185,12 +189,35 @@ impl Operation<'_> {
     }
 }
 
-/// The logical id in `.../functions/${UsersFunction.Arn}/...`.
-pub fn function_in_uri(uri: &str) -> Option<String> {
+/// The function an integration uri calls, and through which alias.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionRef {
+    /// The function's logical id.
+    pub function: String,
+    /// The alias, when the uri names SAM's generated alias instead of the function's ARN.
+    pub alias: Option<String>,
+}
+
+/// The function in `.../functions/${UsersFunction.Arn}/...`, or in
+/// `.../functions/${UsersFunctionAliaslive}/...`: `Ref` of the `AWS::Lambda::Alias` that SAM generates
+/// for `AutoPublishAlias: live` and names `<function>Alias<alias>`
+/// (<https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification-generated-resources-function.html>),
+/// which is the alias ARN.
+pub fn function_in_uri(uri: &str) -> Option<FunctionRef> {
     let after = uri.split_once("/functions/${")?.1;
-    let name = after.split_once(".Arn}")?.0;
-    let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric());
-    valid.then(|| name.to_owned())
+    let name = after.split_once('}')?.0;
+    let logical_id = |id: &str| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    if let Some(function) = name.strip_suffix(".Arn") {
+        return logical_id(function).then(|| FunctionRef {
+            function: function.to_owned(),
+            alias: None,
+        });
+    }
+    let (function, alias) = name.rsplit_once("Alias")?;
+    (logical_id(function) && logical_id(alias)).then(|| FunctionRef {
+        function: function.to_owned(),
+        alias: Some(alias.to_owned()),
+    })
 }
 
 fn upper(method: &str) -> &'static str {
@@ -212,24 +239,63 @@ mod tests {
 
     use super::*;
 
+    fn unqualified(function: &str) -> Option<FunctionRef> {
+        Some(FunctionRef {
+            function: function.into(),
+            alias: None,
+        })
+    }
+
+    fn through_alias(function: &str, alias: &str) -> Option<FunctionRef> {
+        Some(FunctionRef {
+            function: function.into(),
+            alias: Some(alias.into()),
+        })
+    }
+
     #[test]
     fn the_function_is_read_from_either_invocation_uri() {
         assert_eq!(
             function_in_uri(
                 "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${UsersFunction.Arn}/invocations"
             ),
-            Some("UsersFunction".into())
+            unqualified("UsersFunction")
         );
         assert_eq!(
             function_in_uri(
                 "arn:aws:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/${ExportFunction.Arn}/response-streaming-invocations"
             ),
-            Some("ExportFunction".into())
+            unqualified("ExportFunction")
         );
         assert_eq!(
             function_in_uri("arn:aws:lambda:us-east-1:1:function:f"),
             None
         );
+    }
+
+    #[test]
+    fn the_function_and_alias_are_read_from_a_generated_alias_reference() {
+        assert_eq!(
+            function_in_uri(
+                "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${UsersFunctionAliaslive}/invocations"
+            ),
+            through_alias("UsersFunction", "live")
+        );
+        assert_eq!(
+            function_in_uri(
+                "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/${ExportFunctionAliaslive}/response-streaming-invocations"
+            ),
+            through_alias("ExportFunction", "live")
+        );
+        // A reference that is neither an ARN nor a generated alias names no function.
+        for uri in [
+            "/functions/${UsersFunction}/invocations",
+            "/functions/${UsersFunctionAlias}/invocations",
+            "/functions/${Users-FunctionAliaslive}/invocations",
+            "/functions/${UsersFunction.Arn:live}/invocations",
+        ] {
+            assert_eq!(function_in_uri(uri), None, "{uri}");
+        }
     }
 
     #[test]
