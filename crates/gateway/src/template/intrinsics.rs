@@ -61,6 +61,8 @@ pub struct Evaluator<'t> {
     resources: &'t Map<String, Value>,
     mappings: &'t Map<String, Value>,
     conditions: &'t Map<String, Value>,
+    /// `Globals.Function.AutoPublishAlias`, which every SAM function without its own inherits.
+    global_alias: Option<&'t Value>,
     pseudo: PseudoParameters,
     /// Conditions being evaluated, to reject cycles instead of overflowing the stack.
     evaluating: RefCell<Vec<String>>,
@@ -94,6 +96,7 @@ impl<'t> Evaluator<'t> {
             resources: section("Resources"),
             mappings: section("Mappings"),
             conditions: section("Conditions"),
+            global_alias: template.pointer("/Globals/Function/AutoPublishAlias"),
             pseudo,
             evaluating: RefCell::new(Vec::new()),
         }
@@ -330,14 +333,18 @@ impl<'t> Evaluator<'t> {
         })
     }
 
-    /// A SAM function's `AutoPublishAlias`, evaluated (SAM accepts a string or a `Ref` to a
-    /// parameter). `None` when the resource is not a SAM function or publishes no alias.
+    /// A SAM function's `AutoPublishAlias`, its own or the one in `Globals.Function`, evaluated (SAM
+    /// accepts a string or a `Ref` to a parameter). `None` when the resource is not a SAM function or
+    /// publishes no alias.
     fn auto_publish_alias(&self, logical_id: &str) -> Option<Result<String, EvalError>> {
         let resource = self.resources.get(logical_id)?;
         if resource.get("Type").and_then(Value::as_str) != Some("AWS::Serverless::Function") {
             return None;
         }
-        let alias = resource.get("Properties")?.get("AutoPublishAlias")?;
+        let own = resource
+            .get("Properties")
+            .and_then(|p| p.get("AutoPublishAlias"));
+        let alias = own.or(self.global_alias)?;
         Some(self.eval_string(alias))
     }
 
@@ -858,6 +865,37 @@ mod tests {
             eval(json!({"Fn::Sub": "${UsersFunction.Alias}"})),
             Err(EvalError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn a_function_publishes_the_alias_of_the_globals_unless_it_names_its_own() {
+        // Given AutoPublishAlias in Globals, and one function that names another
+        let template = json!({
+            "Globals": {"Function": {"AutoPublishAlias": "live"}},
+            "Resources": {
+                "UsersFunction": {"Type": "AWS::Serverless::Function", "Properties": {}},
+                "CanaryFunction": {"Type": "AWS::Serverless::Function", "Properties": {"AutoPublishAlias": "canary"}}
+            }
+        });
+        let evaluator = Evaluator::new(&template, &BTreeMap::new(), PseudoParameters::default());
+        // Then each alias resolves to its function's qualified ARN, and no other alias does
+        assert_eq!(
+            evaluator.eval(&json!({"Fn::Sub": "${UsersFunctionAliaslive}"})),
+            Ok(json!(
+                "arn:aws:lambda:us-east-1:123456789012:function:UsersFunction:live"
+            ))
+        );
+        assert_eq!(
+            evaluator.eval(&json!({"Ref": "CanaryFunctionAliascanary"})),
+            Ok(json!(
+                "arn:aws:lambda:us-east-1:123456789012:function:CanaryFunction:canary"
+            ))
+        );
+        assert!(
+            evaluator
+                .eval(&json!({"Ref": "CanaryFunctionAliaslive"}))
+                .is_err()
+        );
     }
 
     #[test]
