@@ -22,7 +22,8 @@ What is checked, and how much of it offline reading can show:
   (response-transfer-mode-lambda.html, limits.html);
 - exactly one stage, and no deployment that creates another (`StageName` on the deployment);
 - the invoke role is trusted by apigateway.amazonaws.com alone with no condition (AWS documents
-  none for integration credentials: permissions.html) and may only invoke the stack's functions;
+  none for integration credentials: permissions.html) and may only invoke the stack's function
+  aliases, the ones the integrations call;
 - no function environment holds a `{{resolve:...}}` dynamic reference or anything resolved from a
   secret: a secret's value there is readable by anyone who can read the function's configuration;
 - no per-account singleton (AWS::ApiGateway::Account) in the application stack;
@@ -49,13 +50,15 @@ STREAMING_PATH_PREFIX = "/exports/"
 # https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
 MAX_BUFFERED_TIMEOUT_MS = 29_000
 MAX_STREAMING_TIMEOUT_MS = 900_000
+# Each integration calls a function's alias, the AWS::Lambda::Alias SAM generates for AutoPublishAlias
+# (sam-specification-generated-resources-function.html), so a gradual deployment can shift it.
 STREAMING_URI = re.compile(
     r"\Aarn:\$\{AWS::Partition\}:apigateway:\$\{AWS::Region\}:lambda:path/2021-11-15/functions/"
-    r"\$\{(?P<function>[A-Za-z0-9]+)\.Arn\}/response-streaming-invocations\Z"
+    r"\$\{(?P<alias>[A-Za-z0-9]+)\}/response-streaming-invocations\Z"
 )
 BUFFERED_URI = re.compile(
     r"\Aarn:\$\{AWS::Partition\}:apigateway:\$\{AWS::Region\}:lambda:path/2015-03-31/functions/"
-    r"\$\{(?P<function>[A-Za-z0-9]+)\.Arn\}/invocations\Z"
+    r"\$\{(?P<alias>[A-Za-z0-9]+)\}/invocations\Z"
 )
 SECRET_TYPES = {"AWS::SecretsManager::Secret"}
 SECRET_NAME = re.compile(r"(SECRET|KEY|TOKEN|PASSWORD)", re.IGNORECASE)
@@ -138,8 +141,19 @@ def _uri_text(uri: Any) -> str | None:
     return None
 
 
-def check_integrations(template: dict[str, Any]) -> list[str]:
+def function_aliases(template: dict[str, Any]) -> dict[str, str]:
+    """The stack's function aliases: alias logical id -> the logical id of the function it points at."""
     functions = resources(template, "AWS::Lambda::Function")
+    aliases = {}
+    for logical_id, alias in resources(template, "AWS::Lambda::Alias").items():
+        target = ((alias.get("Properties") or {}).get("FunctionName") or {})
+        if isinstance(target, dict) and target.get("Ref") in functions:
+            aliases[logical_id] = target["Ref"]
+    return aliases
+
+
+def check_integrations(template: dict[str, Any]) -> list[str]:
+    aliases = function_aliases(template)
     found = []
     for label, operation in apigateway_import_rules.operations(_body(template)):
         integration = operation.get("x-amazon-apigateway-integration")
@@ -162,8 +176,8 @@ def check_integrations(template: dict[str, Any]) -> list[str]:
         match = pattern.match(uri or "")
         if not match:
             found.append(f"{label}: uri {integration.get('uri')} is not the {mode.lower()} invocation URI")
-        elif match.group("function") not in functions:
-            found.append(f"{label}: uri names {match.group('function')}, not a function of the stack")
+        elif match.group("alias") not in aliases:
+            found.append(f"{label}: uri names {match.group('alias')}, not an alias of a function of the stack")
         if integration.get("responseTransferMode") != mode:
             found.append(
                 f"{label}: responseTransferMode {integration.get('responseTransferMode')}, not {mode}"
@@ -227,10 +241,8 @@ def check_invoke_role(template: dict[str, Any]) -> list[str]:
     for key in ("ManagedPolicyArns", "PermissionsBoundary"):
         if properties.get(key):
             found.append(f"{INVOKE_ROLE}: {key} grants what cannot be checked here")
-    functions = {
-        json.dumps({"Fn::GetAtt": [logical_id, "Arn"]}, sort_keys=True)
-        for logical_id in resources(template, "AWS::Lambda::Function")
-    }
+    # The role may call exactly the aliases the integrations call: Ref of an alias is its ARN.
+    functions = {json.dumps({"Ref": logical_id}, sort_keys=True) for logical_id in function_aliases(template)}
     granted: set[str] = set()
     for policy in properties.get("Policies") or []:
         for statement in _statements(policy.get("PolicyDocument")):

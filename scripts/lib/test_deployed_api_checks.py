@@ -55,6 +55,8 @@ def resource(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
     return template["Resources"][logical_id]["Properties"]
 
 
+FUNCTIONS = ("UsersFunction", "OrdersFunction", "ExportFunction")
+
 class ProblemsTestCase(unittest.TestCase):
     maxDiff = None
 
@@ -176,6 +178,29 @@ class DeployedApiChecksTest(ProblemsTestCase):
             self.problems_after(definition_change=unknown_function), "GET /orders: uri names BillingFunction"
         )
 
+    def test_a_uri_must_call_the_function_alias_not_the_function(self) -> None:
+        def unqualified(definition: dict[str, Any]) -> None:
+            integration = operation(definition, "get", "/exports/orders")["x-amazon-apigateway-integration"]
+            integration["uri"]["Fn::Sub"] = integration["uri"]["Fn::Sub"].replace(
+                "${ExportFunctionAliaslive}", "${ExportFunction.Arn}"
+            )
+
+        self.assertFound(
+            self.problems_after(definition_change=unqualified),
+            "GET /exports/orders: uri",
+            "not the stream invocation URI",
+        )
+
+    def test_a_uri_must_name_an_alias_the_transform_generates(self) -> None:
+        def no_alias(template: dict[str, Any]) -> None:
+            del template["Globals"]["Function"]["AutoPublishAlias"]
+            for name in FUNCTIONS:
+                del resource(template, name)["DeploymentPreference"]
+
+        self.assertFound(
+            self.problems_after(no_alias), "GET /users: uri names UsersFunctionAliaslive, not an alias"
+        )
+
     # -- One stage ------------------------------------------------------------------------------
 
     def test_without_an_openapi_version_sam_adds_a_stage_named_stage(self) -> None:
@@ -211,6 +236,17 @@ class DeployedApiChecksTest(ProblemsTestCase):
         found = self.problems_after(broader)
         self.assertFound(found, "ApiGatewayInvokeRole: may ['lambda:UpdateFunctionCode']")
         self.assertFound(found, 'ApiGatewayInvokeRole: may invoke "*"')
+
+    def test_the_invoke_role_must_grant_the_aliases_not_the_unqualified_functions(self) -> None:
+        def unqualified(template: dict[str, Any]) -> None:
+            statement = resource(template, "ApiGatewayInvokeRole")["Policies"][0]["PolicyDocument"][
+                "Statement"
+            ][0]
+            statement["Resource"] = [{"Fn::GetAtt": [name, "Arn"]} for name in FUNCTIONS]
+
+        found = self.problems_after(unqualified)
+        self.assertFound(found, 'ApiGatewayInvokeRole: may invoke {"Fn::GetAtt": ["UsersFunction", "Arn"]}')
+        self.assertFound(found, "ApiGatewayInvokeRole: cannot invoke")
 
     # -- Secrets in function configuration -----------------------------------------------------
 

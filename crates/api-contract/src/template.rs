@@ -20,6 +20,9 @@ pub struct Function<'a> {
     pub binary: Option<&'a str>,
     /// `Timeout` in seconds, from the function or `Globals.Function`.
     pub timeout_seconds: Option<u64>,
+    /// `AutoPublishAlias`, from the function or `Globals.Function`: the alias every deployment
+    /// points at its new version. SAM names the alias resource `<logical id>Alias<alias>`.
+    pub auto_publish_alias: Option<&'a str>,
     /// `Properties.Policies`, as written.
     pub policies: Option<&'a Value>,
     pub properties: &'a Value,
@@ -91,6 +94,10 @@ impl SamTemplate {
             .document
             .pointer("/Globals/Function/Timeout")
             .and_then(Value::as_u64);
+        let global_alias = self
+            .document
+            .pointer("/Globals/Function/AutoPublishAlias")
+            .and_then(Value::as_str);
         self.resources()
             .filter(|(_, r)| {
                 r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::Function")
@@ -106,6 +113,10 @@ impl SamTemplate {
                         .get("Timeout")
                         .and_then(Value::as_u64)
                         .or(global_timeout),
+                    auto_publish_alias: properties
+                        .get("AutoPublishAlias")
+                        .and_then(Value::as_str)
+                        .or(global_alias),
                     policies: properties.get("Policies"),
                     properties,
                 }
@@ -122,6 +133,13 @@ impl SamTemplate {
 }
 
 impl Function<'_> {
+    /// The logical id of the alias SAM generates for `AutoPublishAlias`, if the function has one.
+    /// https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification-generated-resources-function.html
+    pub fn alias_logical_id(&self) -> Option<String> {
+        self.auto_publish_alias
+            .map(|alias| format!("{}Alias{alias}", self.logical_id))
+    }
+
     /// The statements of the function's inline policies. Anything else in `Policies` (a managed policy
     /// name or ARN, a SAM policy template) is an error: it cannot be checked here, and the point of
     /// writing statements is that they say exactly what the code does.

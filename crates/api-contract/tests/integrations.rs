@@ -46,6 +46,14 @@ fn every_operation_is_a_lambda_proxy_post_to_a_function_of_the_template() {
             "{label} names {}, which is not an AWS::Serverless::Function in template.yaml",
             integration.function
         );
+        // Through the alias the function publishes, so a gradual deployment shifts this route too
+        let published = function.unwrap().auto_publish_alias;
+        assert!(
+            integration.alias.is_some() && integration.alias.as_deref() == published,
+            "{label} calls {} through alias {:?}; the function publishes {published:?}",
+            integration.function,
+            integration.alias
+        );
         assert!(
             integration
                 .uri

@@ -192,7 +192,7 @@ fn the_orders_function_may_check_users_but_never_change_them() {
 }
 
 #[test]
-fn api_gateway_may_only_invoke_the_three_functions() {
+fn api_gateway_may_only_invoke_the_three_functions_through_their_aliases() {
     // Given the role every integration uses
     let template = template();
     let role = template
@@ -240,13 +240,20 @@ fn api_gateway_may_only_invoke_the_three_functions() {
             "lambda:InvokeWithResponseStream".to_owned()
         ])
     );
-    let functions: BTreeSet<String> = template
+    // And what it may invoke is each function's published alias, the qualified ARN the
+    // integrations call, never the unqualified function ($LATEST)
+    let aliases: BTreeSet<String> = template
         .functions()
         .iter()
-        .map(|f| json!({"Fn::GetAtt": [f.logical_id, "Arn"]}).to_string())
+        .map(|f| {
+            let alias = f
+                .alias_logical_id()
+                .expect("every function publishes an alias");
+            json!({"Ref": alias}).to_string()
+        })
         .collect();
-    assert_eq!(functions.len(), 3);
-    assert_eq!(resources, functions);
+    assert_eq!(aliases.len(), 3);
+    assert_eq!(resources, aliases);
 }
 
 #[test]

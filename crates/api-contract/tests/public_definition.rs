@@ -23,6 +23,7 @@ fn the_public_definition_keeps_every_route_and_drops_every_aws_detail() {
         "Fn::",
         "ApiGatewayInvokeRole",
         "Function.Arn",
+        "FunctionAlias",
         "credentials:",
     ] {
         assert!(
