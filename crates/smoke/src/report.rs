@@ -37,6 +37,11 @@ impl Report {
         self.failed.push(name.to_owned());
     }
 
+    /// Checks left out on purpose (`--read-only`): said, and neither passed nor failed.
+    pub fn not_run(&mut self, name: &str, because: &str) {
+        println!("--    {name}: not run, {because}");
+    }
+
     /// Prints the summary; true when every check passed.
     pub fn finish(&self) -> bool {
         if self.failed.is_empty() {
