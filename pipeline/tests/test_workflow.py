@@ -154,7 +154,7 @@ def check_rollout(document):
         if not deploys or setting not in deploys[0]:
             problems.append(f"{name} must deploy with {setting}")
     staging = runs(jobs.get("smoke-staging", {}))
-    seed = [i for i, run in enumerate(staging) if run.startswith("scripts/seed --stack")]
+    seed = [i for i, run in enumerate(staging) if 'scripts/seed --stack "$STAGING_STACK_NAME"' in run]
     smoke = [i for i, run in enumerate(staging) if run.startswith("scripts/smoke") and "--large" in run]
     if not seed or not smoke or seed[0] > smoke[0]:
         problems.append("smoke-staging must seed staging, then run scripts/smoke --large")
@@ -164,8 +164,8 @@ def check_rollout(document):
     if not prod_smoke or not deploy_at or prod_smoke[0] < deploy_at[0]:
         problems.append("deploy-prod must smoke-test prod after deploying")
     for i in prod_smoke:
-        if "--large" in prod[i] or "scripts/seed" in prod[i]:
-            problems.append("prod's smoke test must not use --large or seed data")
+        if "--large" in prod[i] or "--read-only" not in prod[i]:
+            problems.append("prod's smoke test must be --read-only and without --large")
     if any("scripts/seed" in run for run in prod):
         problems.append("prod is never seeded")
     return problems
@@ -252,6 +252,10 @@ class WorkflowTest(unittest.TestCase):
             (check_build_once, lambda d: d["jobs"]["build"]["steps"].pop()),
             (check_environments, lambda d: d["jobs"]["smoke-staging"].pop("environment")),
             (check_credentials, lambda d: d.update(permissions="write-all")),
+            (
+                check_rollout,
+                lambda d: d["jobs"]["deploy-prod"]["steps"][-1].update(run='scripts/smoke --stack "$PROD_STACK_NAME"'),
+            ),
             (
                 check_rollout,
                 lambda d: d["jobs"]["smoke-staging"].update(
