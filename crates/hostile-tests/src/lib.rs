@@ -10,13 +10,14 @@
 //!   scanning every error body for leaked internals on the way ([`leaks`]);
 //! - [`signing`]: SigV4 with every knob exposed (keys, time, region, service), for forging;
 //! - [`stores`]: read-only looks at what the store holds, to prove a refused request wrote nothing;
-//! - [`dynamodb_local`]: DynamoDB Local, shared (from `scripts/test`) or a dedicated instance a test
-//!   may kill and restart;
+//! - [`dynamodb_local`]: DynamoDB Local (the instance `scripts/test` starts), fresh tables per test;
+//! - [`link`]: a TCP relay a fault test puts in front of the database and cuts;
 //! - [`world`]: the API on either store with a probe of that store, for suites that run on both.
 
 pub mod api;
 pub mod dynamodb_local;
 pub mod leaks;
+pub mod link;
 pub mod signing;
 pub mod stores;
 pub mod world;
