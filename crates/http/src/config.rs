@@ -35,6 +35,32 @@ pub const DEFAULT_SQLITE_PATH: &str = ".local/rill.db";
 /// deployment must set its own key; DynamoDB refuses to start without one.
 const DEVELOPMENT_CURSOR_KEY: &[u8] = b"rill-local-development-cursor-key";
 
+/// A kind of store, as `RILL_STORE` names it and as a Cargo feature builds it in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Sqlite,
+    DynamoDb,
+}
+
+impl StoreKind {
+    /// The value of [`RILL_STORE`] and the name of the Cargo feature that builds this store in.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::DynamoDb => "dynamodb",
+        }
+    }
+}
+
+/// The stores this binary was built with. Deployed functions carry only DynamoDB, so a Lambda
+/// binary never links SQLite; local builds and tests add SQLite with the `sqlite` feature.
+pub const BUILT_STORES: &[StoreKind] = &[
+    #[cfg(feature = "sqlite")]
+    StoreKind::Sqlite,
+    #[cfg(feature = "dynamodb")]
+    StoreKind::DynamoDb,
+];
+
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreBackend {
@@ -46,6 +72,16 @@ pub enum StoreBackend {
         orders_table: String,
         idempotency_table: String,
     },
+}
+
+impl StoreBackend {
+    /// Which kind of store this is.
+    pub fn kind(&self) -> StoreKind {
+        match self {
+            Self::Sqlite { .. } => StoreKind::Sqlite,
+            Self::DynamoDb { .. } => StoreKind::DynamoDb,
+        }
+    }
 }
 
 /// Where the key that signs cursors comes from.
@@ -96,6 +132,13 @@ pub enum ConfigError {
     NotInLambda { name: &'static str },
     #[error("{name} must be a whole number")]
     NotANumber { name: &'static str },
+    #[error(
+        "{RILL_STORE} names the {} store, but this binary was built without it (Cargo feature `{}`); \
+         deployed builds carry only the DynamoDB store",
+        .store.name(),
+        .store.name()
+    )]
+    StoreNotBuilt { store: StoreKind },
 }
 
 /// The variables the Lambda runtime sets and lambda_runtime requires (it panics without them).
@@ -140,6 +183,25 @@ impl StoreConfig {
     /// Reads the store configuration through `lookup`, which returns a variable's value if it is set.
     /// Tests pass a map here instead of changing the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Self, ConfigError> {
+        Self::from_lookup_built_with(lookup, BUILT_STORES)
+    }
+
+    /// As [`StoreConfig::from_lookup`], for a binary built with the stores in `built`: naming any
+    /// other store is refused by name, before anything starts.
+    pub fn from_lookup_built_with(
+        lookup: impl Fn(&str) -> Option<OsString>,
+        built: &[StoreKind],
+    ) -> Result<Self, ConfigError> {
+        let config = Self::parse(lookup)?;
+        let store = config.backend.kind();
+        if built.contains(&store) {
+            Ok(config)
+        } else {
+            Err(ConfigError::StoreNotBuilt { store })
+        }
+    }
+
+    fn parse(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Self, ConfigError> {
         let text = |name: &'static str| -> Result<Option<String>, ConfigError> {
             match lookup(name) {
                 None => Ok(None),
@@ -232,12 +294,52 @@ mod tests {
 
     use super::*;
 
+    const BOTH_STORES: &[StoreKind] = &[StoreKind::Sqlite, StoreKind::DynamoDb];
+
     fn config(vars: &[(&str, &str)]) -> Result<StoreConfig, ConfigError> {
+        config_built_with(vars, BOTH_STORES)
+    }
+
+    fn config_built_with(
+        vars: &[(&str, &str)],
+        built: &[StoreKind],
+    ) -> Result<StoreConfig, ConfigError> {
         let vars: HashMap<String, OsString> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), OsString::from(v)))
             .collect();
-        StoreConfig::from_lookup(|name| vars.get(name).cloned())
+        StoreConfig::from_lookup_built_with(|name| vars.get(name).cloned(), built)
+    }
+
+    #[test]
+    fn a_binary_built_with_only_dynamodb_refuses_sqlite_by_name() {
+        let deployed = &[StoreKind::DynamoDb];
+        for vars in [&[][..], &[(RILL_STORE, "sqlite")][..]] {
+            let err = config_built_with(vars, deployed).unwrap_err();
+            assert_eq!(
+                err,
+                ConfigError::StoreNotBuilt {
+                    store: StoreKind::Sqlite
+                }
+            );
+            assert_eq!(
+                err.to_string(),
+                "RILL_STORE names the sqlite store, but this binary was built without it (Cargo \
+                 feature `sqlite`); deployed builds carry only the DynamoDB store"
+            );
+        }
+        let mut vars = TABLES.to_vec();
+        vars.extend([
+            (RILL_STORE, "dynamodb"),
+            (RILL_CURSOR_KEY, "0123456789abcdef"),
+        ]);
+        assert!(config_built_with(&vars, deployed).is_ok());
+        assert_eq!(
+            config_built_with(&vars, &[StoreKind::Sqlite]).unwrap_err(),
+            ConfigError::StoreNotBuilt {
+                store: StoreKind::DynamoDb
+            }
+        );
     }
 
     const TABLES: [(&str, &str); 3] = [

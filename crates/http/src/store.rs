@@ -3,13 +3,16 @@
 //! The functions depend on [`SharedStore`], never on an adapter, so the same binary runs on SQLite
 //! locally and on DynamoDB when deployed. Each use case in `rill-core` still takes only the port it
 //! needs; `dyn FullStore` provides them all.
+//!
+//! Each adapter is behind its Cargo feature (`sqlite`, `dynamodb`): a deployed function is built with
+//! DynamoDB only, so its binary carries no SQLite. Asked for a store it was built without, this
+//! refuses with [`OpenStoreError::NotBuilt`] rather than failing later.
 
 use std::sync::Arc;
 
 use rill_core::{OrderReader, OrderWriter, UserReader, UserWriter};
-use rill_store_dynamodb::{DynamoStore, TableNames};
-use rill_store_sqlite::{SqliteError, SqliteStore};
 
+use crate::config::StoreKind;
 use crate::{StoreBackend, StoreConfig};
 
 /// Every storage port. Implemented by each adapter.
@@ -22,8 +25,15 @@ pub type SharedStore = Arc<dyn FullStore>;
 /// Why the store could not be opened. The function should stop: nothing can be served without it.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenStoreError {
+    #[cfg(feature = "sqlite")]
     #[error(transparent)]
-    Sqlite(#[from] SqliteError),
+    Sqlite(#[from] rill_store_sqlite::SqliteError),
+    #[error(
+        "the configuration names the {} store, but this binary was built without it (Cargo feature `{}`)",
+        .0.name(),
+        .0.name()
+    )]
+    NotBuilt(StoreKind),
 }
 
 /// Opens the configured store. SQLite creates and migrates its file here. DynamoDB does nothing yet:
@@ -31,16 +41,19 @@ pub enum OpenStoreError {
 /// runtime's.
 pub async fn open_store(config: &StoreConfig) -> Result<SharedStore, OpenStoreError> {
     match config.backend() {
+        #[cfg(feature = "sqlite")]
         StoreBackend::Sqlite { path } => {
-            let store = SqliteStore::open(path)?;
+            let store = rill_store_sqlite::SqliteStore::open(path)?;
             tracing::info!(store = "sqlite", path = %path.display(), "store opened");
             Ok(Arc::new(store))
         }
+        #[cfg(feature = "dynamodb")]
         StoreBackend::DynamoDb {
             users_table,
             orders_table,
             idempotency_table,
         } => {
+            use rill_store_dynamodb::{DynamoStore, TableNames};
             let store = DynamoStore::from_env(TableNames {
                 users: users_table.clone(),
                 orders: orders_table.clone(),
@@ -55,10 +68,12 @@ pub async fn open_store(config: &StoreConfig) -> Result<SharedStore, OpenStoreEr
             );
             Ok(Arc::new(store))
         }
+        #[allow(unreachable_patterns)]
+        other => Err(OpenStoreError::NotBuilt(StoreBackend::kind(other))),
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use rill_core::{NewUser, PageRequest, Timestamp};
 
