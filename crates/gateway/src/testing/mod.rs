@@ -76,7 +76,18 @@ pub fn function_bin_dir() -> PathBuf {
         let mut command = std::process::Command::new(cargo);
         command
             .args([
-                "build", "--quiet", "-p", "users", "-p", "orders", "-p", "export",
+                "build",
+                "--quiet",
+                "-p",
+                "users",
+                "-p",
+                "orders",
+                "-p",
+                "export",
+                // The functions build only DynamoDB by default (what is deployed); the tests
+                // run them on SQLite too.
+                "--features",
+                "users/sqlite,orders/sqlite,export/sqlite",
             ])
             .env("CARGO_TARGET_DIR", &target_dir)
             .current_dir(workspace_dir());

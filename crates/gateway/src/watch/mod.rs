@@ -246,6 +246,14 @@ impl Rebuilder {
         for package in &packages {
             command.args(["-p", package]);
         }
+        let features: Vec<&str> = self
+            .functions
+            .iter()
+            .filter_map(|f| f.sources.local_store_feature.as_deref())
+            .collect();
+        if !features.is_empty() {
+            command.args(["--features", &features.join(",")]);
+        }
         let started = tokio::time::Instant::now();
         match command.status().await {
             Ok(status) if status.success() => {}

@@ -23,6 +23,8 @@ struct LocalPackage {
     dir: PathBuf,
     /// Ids of the local packages it needs to build (normal and build dependencies).
     deps: Vec<String>,
+    /// Whether it declares the `sqlite` feature, which the gateway's local store needs built in.
+    sqlite_feature: bool,
 }
 
 /// The local packages of a workspace and how they depend on each other.
@@ -42,6 +44,9 @@ pub struct BinarySources {
     pub package: String,
     /// Ids of its package and of every local package it depends on.
     package_ids: BTreeSet<String>,
+    /// `<package>/sqlite` when the package declares that feature: the rill functions build only
+    /// their deployed store (DynamoDB) by default, and the gateway serves a local SQLite store.
+    pub local_store_feature: Option<String>,
 }
 
 impl WorkspaceGraph {
@@ -105,6 +110,7 @@ impl WorkspaceGraph {
                     name: name.to_owned(),
                     dir,
                     deps: Vec::new(),
+                    sqlite_feature: package["features"].get("sqlite").is_some(),
                 },
             );
         }
@@ -154,9 +160,13 @@ impl WorkspaceGraph {
                 pending.extend(self.packages[&next].deps.iter().cloned());
             }
         }
+        let package = &self.packages[id];
         Some(BinarySources {
-            package: self.packages[id].name.clone(),
+            package: package.name.clone(),
             package_ids,
+            local_store_feature: package
+                .sqlite_feature
+                .then(|| format!("{}/sqlite", package.name)),
         })
     }
 
