@@ -11,23 +11,10 @@ use std::path::PathBuf;
 use rill_cursor_key::CursorKeys;
 pub use rill_cursor_key::MIN_CURSOR_KEY_LEN;
 
-/// `sqlite` (the default) or `dynamodb`.
-pub const RILL_STORE: &str = "RILL_STORE";
-/// Where the SQLite database lives; [`DEFAULT_SQLITE_PATH`] when unset.
-pub const RILL_SQLITE_PATH: &str = "RILL_SQLITE_PATH";
-/// The DynamoDB table of users.
-pub const RILL_USERS_TABLE: &str = "RILL_USERS_TABLE";
-/// The DynamoDB table of orders.
-pub const RILL_ORDERS_TABLE: &str = "RILL_ORDERS_TABLE";
-/// The DynamoDB table of idempotency keys.
-pub const RILL_IDEMPOTENCY_TABLE: &str = "RILL_IDEMPOTENCY_TABLE";
-/// The secret that signs pagination cursors, as a plain value: for local runs, where it wins over
-/// [`RILL_CURSOR_KEY_SECRET_ARN`]. SQLite falls back to a fixed development key without either.
-pub const RILL_CURSOR_KEY: &str = "RILL_CURSOR_KEY";
-/// The Secrets Manager secret that holds the cursor key, read at run time (what the deployed
-/// functions use, so the key never appears in their configuration). With DynamoDB, this or
-/// [`RILL_CURSOR_KEY`] is required.
-pub const RILL_CURSOR_KEY_SECRET_ARN: &str = "RILL_CURSOR_KEY_SECRET_ARN";
+pub use rill_function_env::{
+    RILL_CURSOR_KEY, RILL_CURSOR_KEY_SECRET_ARN, RILL_IDEMPOTENCY_TABLE, RILL_ORDERS_TABLE,
+    RILL_SQLITE_PATH, RILL_STORE, RILL_USERS_TABLE,
+};
 
 /// The SQLite database used when [`RILL_SQLITE_PATH`] is unset, relative to the working directory.
 pub const DEFAULT_SQLITE_PATH: &str = ".local/rill.db";
@@ -46,8 +33,8 @@ impl StoreKind {
     /// The value of [`RILL_STORE`] and the name of the Cargo feature that builds this store in.
     pub fn name(self) -> &'static str {
         match self {
-            Self::Sqlite => "sqlite",
-            Self::DynamoDb => "dynamodb",
+            Self::Sqlite => rill_function_env::SQLITE,
+            Self::DynamoDb => rill_function_env::DYNAMODB,
         }
     }
 }
@@ -222,7 +209,7 @@ impl StoreConfig {
         };
         let store = text(RILL_STORE)?;
         match store.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            None | Some("sqlite") => {
+            None | Some(rill_function_env::SQLITE) => {
                 let path = match lookup(RILL_SQLITE_PATH) {
                     None => PathBuf::from(DEFAULT_SQLITE_PATH),
                     Some(path) if path.is_empty() => {
@@ -239,7 +226,7 @@ impl StoreConfig {
                     }),
                 })
             }
-            Some("dynamodb") => {
+            Some(rill_function_env::DYNAMODB) => {
                 let required = |name: &'static str| {
                     text(name)?.ok_or(ConfigError::MissingForDynamoDb { name })
                 };

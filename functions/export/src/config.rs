@@ -9,11 +9,11 @@ use std::time::Duration;
 use thiserror::Error;
 
 /// Largest body, in bytes, one response may carry before the export stops (see [`ExportConfig::max_bytes`]).
-pub const MAX_BYTES_VAR: &str = "RILL_EXPORT_MAX_BYTES";
+pub const MAX_BYTES_VAR: &str = rill_function_env::RILL_EXPORT_MAX_BYTES;
 /// Records read from the store per page.
-pub const PAGE_SIZE_VAR: &str = "RILL_EXPORT_PAGE_SIZE";
+pub const PAGE_SIZE_VAR: &str = rill_function_env::RILL_EXPORT_PAGE_SIZE;
 /// How long before the invocation deadline the export stops, in milliseconds.
-pub const DEADLINE_MARGIN_VAR: &str = "RILL_EXPORT_DEADLINE_MARGIN_MS";
+pub const DEADLINE_MARGIN_VAR: &str = rill_function_env::RILL_EXPORT_DEADLINE_MARGIN_MS;
 
 /// Lambda ends a streamed response at 200 MB. The default stops 10 MB short of it, which leaves room for
 /// the prelude and for any difference between MB and MiB in how the limit is counted.
