@@ -22,12 +22,8 @@ use super::env_vars::EnvOverrides;
 use crate::settings::{SQLITE_FILE_NAME, Settings, StoreKind};
 use crate::template::intrinsics::{EvalError, Evaluator};
 
-/// `RILL_STORE`: which store the functions open.
-pub const RILL_STORE: &str = "RILL_STORE";
-/// `RILL_SQLITE_PATH`: the SQLite database file.
-pub const RILL_SQLITE_PATH: &str = "RILL_SQLITE_PATH";
-/// `RILL_CURSOR_KEY`: the secret that signs pagination cursors.
-pub const RILL_CURSOR_KEY: &str = "RILL_CURSOR_KEY";
+/// The variables the gateway sets, named where the functions read them.
+pub use rill_function_env::{RILL_CURSOR_KEY, RILL_SQLITE_PATH, RILL_STORE};
 /// The cursor key functions get locally when nothing else provides one. Public on purpose: it only
 /// protects local data.
 pub const LOCAL_CURSOR_KEY: &str = "rill-local-cursor-key-not-a-secret";
