@@ -2,7 +2,6 @@
 //! orders over 1,000 users, deterministic), ids picked from them, a small data set in DynamoDB Local,
 //! and the exact REST event the gateway sends for a request (for the in-process floor).
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
@@ -11,7 +10,7 @@ use aws_config::BehaviorVersion;
 use http::{HeaderMap, HeaderValue, Method};
 use rill_core::{OrderFilter, OrderReader, PageRequest, UserReader};
 use rill_gateway::event::{self, EventInput};
-use rill_gateway::guard::CallerIdentity;
+use rill_gateway::request::{CallerIdentity, Query, RoutedRequest};
 use rill_gateway::settings::{LOCAL_ACCESS_KEY_ID, Settings};
 use rill_store_dynamodb::{DynamoStore, TableNames, create_tables};
 use rill_store_sqlite::SqliteStore;
@@ -176,15 +175,18 @@ pub fn rest_event(
         access_key: Some(LOCAL_ACCESS_KEY_ID.to_owned()),
         ..CallerIdentity::default()
     };
-    let path_parameters: BTreeMap<String, String> = found.path_parameters.clone();
+    let request = RoutedRequest {
+        method: Method::GET,
+        raw_path: format!("/{}{path}", config.stage),
+        path: path.to_owned(),
+        path_parameters: found.path_parameters.clone(),
+        query: Query::default(),
+        headers: header_map,
+        body: Default::default(),
+    };
     let event = event::build(&EventInput {
-        method: &Method::GET,
-        path,
-        query: None,
-        headers: &header_map,
-        body: &[],
         route: found.route,
-        path_parameters: &path_parameters,
+        request: &request,
         stage: &config.stage,
         api_id: &config.api_id,
         request_id: "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",

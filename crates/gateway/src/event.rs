@@ -7,36 +7,25 @@
 //! value of a repeated name while the `multiValue*` maps keep all of them; a body that is binary (by
 //! `binaryMediaTypes`, or because it is not UTF-8) is base64 with `isBase64Encoded: true`.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use base64::Engine as _;
-use http::{HeaderMap, Method};
+use http::HeaderMap;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::guard::CallerIdentity;
-use crate::routing::{Route, decode};
+use crate::config::{Route, media_type_matches};
+use crate::request::{CallerIdentity, Query, RoutedRequest};
 use crate::template::intrinsics::LOCAL_ACCOUNT_ID;
 
 /// Everything the event is made of.
 #[derive(Debug)]
 pub struct EventInput<'a> {
-    /// Request method.
-    pub method: &'a Method,
-    /// Path after the stage, still percent-encoded (`/users/42`; empty for the stage root).
-    pub path: &'a str,
-    /// Raw query string, without `?`.
-    pub query: Option<&'a str>,
-    /// Request headers, including the ones the gateway adds (`X-Forwarded-*`).
-    pub headers: &'a HeaderMap,
-    /// Request body.
-    pub body: &'a [u8],
     /// The matched route.
     pub route: &'a Route,
-    /// Decoded path parameters.
-    pub path_parameters: &'a BTreeMap<String, String>,
+    /// The routed request, its headers including the ones the gateway adds (`X-Forwarded-*`).
+    pub request: &'a RoutedRequest,
     /// Stage name.
     pub stage: &'a str,
     /// REST API id.
@@ -55,35 +44,36 @@ pub struct EventInput<'a> {
 
 /// Builds the event.
 pub fn build(input: &EventInput<'_>) -> Value {
-    let path = if input.path.is_empty() {
+    let request = input.request;
+    let path = if request.path.is_empty() {
         "/"
     } else {
-        input.path
+        request.path.as_str()
     };
-    let (headers, multi_value_headers) = header_maps(input.headers);
-    let (query, multi_value_query) = query_maps(input.query);
-    let path_parameters = if input.path_parameters.is_empty() {
+    let (headers, multi_value_headers) = header_maps(&request.headers);
+    let (query, multi_value_query) = query_maps(&request.query);
+    let path_parameters = if request.path_parameters.is_empty() {
         Value::Null
     } else {
         Value::Object(
-            input
+            request
                 .path_parameters
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect(),
         )
     };
-    let (body, is_base64_encoded) = body(input.body, input.headers, input.binary_media_types);
-    let user_agent = input
+    let (body, is_base64_encoded) = body(&request.body, &request.headers, input.binary_media_types);
+    let user_agent = request
         .headers
         .get(http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
-    let domain_name = input
+    let domain_name = request
         .headers
         .get(http::header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("localhost");
-    let method = input.method.as_str();
+    let method = request.method.as_str();
     let identity = input.identity;
     json!({
         "resource": input.route.resource_path,
@@ -155,15 +145,14 @@ fn header_maps(headers: &HeaderMap) -> (Value, Value) {
 
 /// `queryStringParameters` (last value wins) and `multiValueQueryStringParameters`, or `null` when
 /// the query is empty. Names and values are percent-decoded; `+` is kept as is.
-fn query_maps(query: Option<&str>) -> (Value, Value) {
+fn query_maps(query: &Query) -> (Value, Value) {
     let mut multi: Map<String, Value> = Map::new();
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+    for parameter in query.parameters() {
         let entry = multi
-            .entry(decode(name))
+            .entry(parameter.name_text().into_owned())
             .or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(values) = entry {
-            values.push(Value::String(decode(value)));
+            values.push(Value::String(parameter.value_text().into_owned()));
         }
     }
     if multi.is_empty() {
@@ -199,29 +188,6 @@ fn body(body: &[u8], headers: &HeaderMap, binary_media_types: &[String]) -> (Val
             true,
         ),
     }
-}
-
-/// Whether `media_type` (a `Content-Type` or one `Accept` entry) matches one of the API's
-/// `binaryMediaTypes` (`image/png`, `image/*`, `*/*`). Parameters and case are ignored.
-pub fn media_type_matches(binary_media_types: &[String], media_type: &str) -> bool {
-    let essence = media_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let Some((kind, subtype)) = essence.split_once('/') else {
-        return false;
-    };
-    binary_media_types.iter().any(|pattern| {
-        let pattern = pattern.trim().to_ascii_lowercase();
-        match pattern.split_once('/') {
-            Some(("*", "*")) => true,
-            Some((k, "*")) => k == kind,
-            Some((k, s)) => k == kind && s == subtype,
-            None => false,
-        }
-    })
 }
 
 /// `requestTime`, as in `09/Jul/2020:02:32:05 +0000`.
@@ -280,6 +246,7 @@ mod tests {
 
     #[test]
     fn repeated_query_names_keep_the_last_value_and_all_values() {
+        let query_maps = |raw: Option<&str>| query_maps(&Query::parse(raw.unwrap_or("")));
         let (single, multi) = query_maps(Some("x=1&x=2&flag&name=a%20b+c&&"));
         assert_eq!(single, json!({"x": "2", "flag": "", "name": "a b+c"}));
         assert_eq!(
@@ -288,19 +255,6 @@ mod tests {
         );
         assert_eq!(query_maps(Some("")), (Value::Null, Value::Null));
         assert_eq!(query_maps(None), (Value::Null, Value::Null));
-    }
-
-    #[test]
-    fn binary_media_types_match_with_wildcards_and_parameters() {
-        let types = vec!["image/*".to_owned(), "application/octet-stream".to_owned()];
-        assert!(media_type_matches(&types, "image/png"));
-        assert!(media_type_matches(
-            &types,
-            "Application/Octet-Stream; charset=x"
-        ));
-        assert!(!media_type_matches(&types, "application/json"));
-        assert!(media_type_matches(&["*/*".to_owned()], "text/plain"));
-        assert!(!media_type_matches(&[], "image/png"));
     }
 
     #[test]

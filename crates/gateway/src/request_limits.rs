@@ -19,7 +19,7 @@
 use http::{HeaderMap, Uri};
 use hyper::server::conn::http1;
 
-use crate::gateway_response::GatewayResponse;
+use crate::response::GatewayResponse;
 
 /// The longest URL (request target) a regional REST API accepts, in characters.
 pub const MAX_URL_LENGTH: usize = 10_240;

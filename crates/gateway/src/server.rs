@@ -28,15 +28,15 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
-use crate::config::ApiConfig;
+use crate::config::{ApiConfig, RouteMatch};
 use crate::event::{self, EventInput};
-use crate::gateway_response::GatewayResponse;
-use crate::guard::{GuardRequest, RequestGuard, run_guards};
+use crate::guard::{RequestGuard, ValidationGuard, run_guards};
 use crate::integration::{self, GatewayBody, ResponseContext, StreamLimits};
 use crate::lambda::{Functions, InstanceContext, InvokeRequest, LogSink, StdoutSink};
+use crate::request::{Query, RoutedRequest};
 use crate::request_limits;
+use crate::response::{GatewayResponse, ResponseScope};
 use crate::settings::Settings;
-use crate::validation::ValidationGuard;
 
 /// API Gateway's payload quota for a request body.
 pub const MAX_REQUEST_BODY: usize = 10 * 1024 * 1024;
@@ -127,12 +127,10 @@ impl Gateway {
             working_dir: std::path::absolute(&working_dir).unwrap_or(working_dir),
             logs: options.logs,
         };
-        // Request validators come from the definition, so they join the guards here, after
+        // Request validation runs each route's validator (compiled with the API model) after
         // authorization, in the order API Gateway applies them.
-        let validation = ValidationGuard::from_definition(&config.definition)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
         let mut guards = options.guards;
-        guards.push(Arc::new(validation));
+        guards.push(Arc::new(ValidationGuard));
         let functions = Functions::new(
             &config.functions,
             settings.concurrency,
@@ -277,10 +275,16 @@ impl State {
         peer: SocketAddr,
         request_id: &str,
     ) -> Response<GatewayBody> {
-        let gateway = |response: GatewayResponse| response.into_response(request_id);
+        let config = &self.config;
+        let scope = ResponseScope {
+            templates: &config.gateway_responses,
+            request_id,
+            stage: &config.stage,
+            request: None,
+        };
+        let gateway = |response: GatewayResponse| response.into_response(&scope);
         let started = tokio::time::Instant::now();
         let received_at = time::OffsetDateTime::now_utc();
-        let config = &self.config;
 
         if let Err(response) = request_limits::check(request.uri(), request.headers()) {
             return gateway(response);
@@ -289,10 +293,13 @@ impl State {
             return gateway(GatewayResponse::missing_authentication_token());
         };
         let path = path.to_owned();
-        let Some(found) = config.routes.find(request.method(), &path) else {
+        let Some(RouteMatch {
+            route,
+            path_parameters,
+        }) = config.routes.find(request.method(), &path)
+        else {
             return gateway(GatewayResponse::missing_authentication_token());
         };
-        let route = found.route;
         let span = tracing::Span::current();
         span.record(
             "route",
@@ -305,34 +312,36 @@ impl State {
             Ok(body) => body,
             Err(response) => return gateway(response),
         };
-
-        let identity = match run_guards(
-            &self.guards,
-            &GuardRequest {
-                method: &parts.method,
-                uri: &parts.uri,
-                headers: &parts.headers,
-                body: &body,
-                route,
-                path_parameters: &found.path_parameters,
-                definition: &config.definition,
-                stage: &config.stage,
-            },
-        ) {
-            Ok(identity) => identity,
-            Err(response) => return gateway(response),
+        let mut request = RoutedRequest {
+            raw_path: parts.uri.path().to_owned(),
+            query: Query::parse(parts.uri.query().unwrap_or("")),
+            method: parts.method,
+            path,
+            path_parameters,
+            headers: parts.headers,
+            body,
         };
 
-        let trace_id = trace_id(&parts.headers);
-        let headers = forwarded_headers(&parts.headers, peer, self.port, &trace_id);
+        let identity = match run_guards(&self.guards, route, &request) {
+            Ok(identity) => identity,
+            Err(response) => {
+                return response.into_response(&ResponseScope {
+                    request: Some(&request),
+                    ..scope
+                });
+            }
+        };
+
+        let accept = request
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let trace_id = trace_id(&request.headers);
+        add_forwarded_headers(&mut request.headers, peer, self.port, &trace_id);
         let event = event::build(&EventInput {
-            method: &parts.method,
-            path: &path,
-            query: parts.uri.query(),
-            headers: &headers,
-            body: &body,
             route,
-            path_parameters: &found.path_parameters,
+            request: &request,
             stage: &config.stage,
             api_id: &config.api_id,
             request_id,
@@ -361,10 +370,6 @@ impl State {
                 ),
             },
         );
-        let accept = parts
-            .headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok());
         integration::respond(
             outcome,
             &ResponseContext {
@@ -372,9 +377,11 @@ impl State {
                 trace_id: &trace_id,
                 transfer_mode: route.integration.transfer_mode,
                 deadline: started + route.integration.timeout,
-                accept,
+                accept: accept.as_deref(),
                 binary_media_types: &config.binary_media_types,
                 stream_limits: self.stream_limits,
+                gateway_responses: &config.gateway_responses,
+                stage: &config.stage,
             },
         )
         .await
@@ -427,14 +434,8 @@ fn trace_id(headers: &HeaderMap) -> String {
         })
 }
 
-/// The request headers plus those API Gateway adds on the way to the function.
-fn forwarded_headers(
-    headers: &HeaderMap,
-    peer: SocketAddr,
-    port: u16,
-    trace_id: &str,
-) -> HeaderMap {
-    let mut headers = headers.clone();
+/// Adds the headers API Gateway adds to the request on the way to the function.
+fn add_forwarded_headers(headers: &mut HeaderMap, peer: SocketAddr, port: u16, trace_id: &str) {
     let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
         Some(existing) => format!("{existing}, {}", peer.ip()),
         None => peer.ip().to_string(),
@@ -448,7 +449,6 @@ fn forwarded_headers(
     set("x-forwarded-port", port.to_string());
     set("x-forwarded-proto", "http".to_owned());
     set("x-amzn-trace-id", trace_id.to_owned());
-    headers
 }
 
 #[cfg(test)]
@@ -484,12 +484,13 @@ mod tests {
     fn forwarded_headers_append_the_client_address() {
         let mut headers = HeaderMap::new();
         headers.insert("x-forwarded-for", "203.0.113.1".parse().unwrap());
-        let out = forwarded_headers(
-            &headers,
+        add_forwarded_headers(
+            &mut headers,
             "127.0.0.1:5555".parse().unwrap(),
             3000,
             "Root=1-a-b",
         );
+        let out = headers;
         assert_eq!(out["x-forwarded-for"], "203.0.113.1, 127.0.0.1");
         assert_eq!(out["x-forwarded-port"], "3000");
         assert_eq!(out["x-forwarded-proto"], "http");

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use http::{HeaderMap, HeaderValue, StatusCode};
+use rill_gateway::request::RoutedRequest;
+use rill_gateway::response::{GatewayResponse, GatewayResponses};
 use rill_gateway::sigv4::{SigV4Verifier, SignedRequest};
-use rill_gateway::validation::{
-    GatewayError, GatewayResponses, OperationValidators, RequestParts, SpecError, ValidationFailure,
-};
+use rill_gateway::validation::{OperationValidators, SpecError, ValidationFailure};
 use serde_json::{Value, json};
 
 fn fixture() -> Value {
@@ -29,13 +29,13 @@ struct Parts {
 }
 
 impl Parts {
-    fn as_request(&self) -> RequestParts<'_> {
-        RequestParts {
-            headers: &self.headers,
-            raw_query: &self.query,
-            path_parameters: &self.path,
-            body: &self.body,
-        }
+    fn as_request(&self) -> RoutedRequest {
+        RoutedRequest::for_validation(
+            self.headers.clone(),
+            &self.query,
+            self.path.clone(),
+            self.body.clone(),
+        )
     }
 }
 
@@ -71,7 +71,7 @@ fn without_gateway_responses_the_default_message_body_is_sent() {
 
     // When rendered
     let rendered = GatewayResponses::from_spec(&spec).expect("parses").render(
-        &failure.gateway_error(),
+        &GatewayResponse::from(&failure),
         Some(&parts.as_request()),
         &[],
     );
@@ -103,7 +103,7 @@ fn a_bad_request_body_template_gets_the_message_and_the_validation_error_string(
 
     // When rendered
     let rendered = GatewayResponses::from_spec(&spec).expect("parses").render(
-        &failure.gateway_error(),
+        &GatewayResponse::from(&failure),
         Some(&parts.as_request()),
         &[("requestId", "c6af9ac6-7b61-11e6-9a41-93e8deadbeef")],
     );
@@ -142,7 +142,7 @@ fn a_bad_request_parameters_template_is_used_for_missing_parameters() {
     let failure = failure_for(&spec, &parts);
 
     let rendered = GatewayResponses::from_spec(&spec).expect("parses").render(
-        &failure.gateway_error(),
+        &GatewayResponse::from(&failure),
         Some(&parts.as_request()),
         &[],
     );
@@ -169,7 +169,7 @@ fn default_4xx_applies_when_the_response_type_is_not_customised() {
     let failure = failure_for(&spec, &parts);
 
     let rendered = GatewayResponses::from_spec(&spec).expect("parses").render(
-        &failure.gateway_error(),
+        &GatewayResponse::from(&failure),
         Some(&parts.as_request()),
         &[],
     );
@@ -190,7 +190,7 @@ fn the_project_api_definition_answers_validation_failures_with_the_default_body(
         problems: vec!["object has missing required properties ([\"name\"])".to_owned()],
     };
     let rendered = GatewayResponses::from_spec(&spec).expect("parses").render(
-        &failure.gateway_error(),
+        &GatewayResponse::from(&failure),
         None,
         &[],
     );
@@ -226,7 +226,7 @@ fn an_authentication_failure_renders_through_its_gateway_response() {
 
     // When rendered
     let rendered = GatewayResponses::from_spec(&spec).expect("parses").render(
-        &GatewayError::from(&error),
+        &GatewayResponse::from(&error),
         None,
         &[],
     );

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use rill_gateway::request::RoutedRequest;
 use rill_gateway::validation::{
-    OperationValidators, RequestParts, RequestValidator, SpecError, ValidationFailure,
-    ValidationOptions,
+    OperationValidators, RequestValidator, SpecError, ValidationFailure, ValidationOptions,
 };
 use serde_json::{Value, json};
 
@@ -65,13 +65,13 @@ impl Request {
             .body(&body.to_string())
     }
 
-    fn parts(&self) -> RequestParts<'_> {
-        RequestParts {
-            headers: &self.headers,
-            raw_query: &self.query,
-            path_parameters: &self.path,
-            body: &self.body,
-        }
+    fn parts(&self) -> RoutedRequest {
+        RoutedRequest::for_validation(
+            self.headers.clone(),
+            &self.query,
+            self.path.clone(),
+            self.body.clone(),
+        )
     }
 }
 

@@ -1,5 +1,8 @@
-//! The API as the gateway serves it, read from a SAM template and the OpenAPI definition it
-//! includes.
+//! The API as the gateway serves it: a typed model read once, at start, from a SAM template and
+//! the OpenAPI definition it includes. Each route carries its method, resource path, function,
+//! integration (transfer mode, timeout), authorization and compiled request validator; the API
+//! carries its stage, binary media types and gateway responses. Routing, the guards, the proxy
+//! event and the banner read this model, never the definition's JSON.
 //!
 //! Loading reports every problem at once (a list of errors and a list of warnings) instead of
 //! stopping at the first, because a template is usually fixed in one sitting. Errors are things that
@@ -8,9 +11,12 @@
 //! environment variable that comes from Secrets Manager).
 
 mod api;
+mod authorization;
 mod env_vars;
 mod functions;
 mod integration;
+mod media_types;
+mod routes;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,11 +30,14 @@ pub use functions::{
     RILL_SQLITE_PATH, RILL_STORE, sqlite_path, store_environment,
 };
 pub use integration::{DEFAULT_TIMEOUT as DEFAULT_INTEGRATION_TIMEOUT, Integration, TransferMode};
+pub use media_types::media_type_matches;
+pub use routes::{Authorization, ResourcePathError, Route, RouteMatch, RouteMethod, RouteTable};
 
-use crate::routing::{Route, RouteMethod, RouteTable};
+use crate::response::GatewayResponses;
 use crate::settings::Settings;
 use crate::template::intrinsics::{Evaluator, PseudoParameters};
 use crate::template::yaml;
+use crate::validation::{OPERATION_KEYS, RequestValidator, operation_pointer};
 
 /// The API to serve.
 #[derive(Debug)]
@@ -47,8 +56,8 @@ pub struct ApiConfig {
     pub functions: BTreeMap<String, Arc<FunctionSpec>>,
     /// `binaryMediaTypes` of the API.
     pub binary_media_types: Vec<String>,
-    /// The OpenAPI definition with intrinsics evaluated, for request validation.
-    pub definition: Arc<Value>,
+    /// The definition's `x-amazon-apigateway-gateway-responses`.
+    pub gateway_responses: GatewayResponses,
     /// Problems that do not stop the gateway.
     pub warnings: Vec<String>,
 }
@@ -99,18 +108,6 @@ impl Diagnostics {
     }
 }
 
-/// HTTP methods an OpenAPI path item may define, and the key API Gateway uses for `ANY`.
-const OPERATION_KEYS: [&str; 8] = [
-    "get",
-    "put",
-    "post",
-    "delete",
-    "options",
-    "head",
-    "patch",
-    "x-amazon-apigateway-any-method",
-];
-
 /// Reads the template named in `settings` and everything it refers to.
 pub fn load(settings: &Settings) -> Result<ApiConfig, ConfigError> {
     let template_path = settings.template.clone();
@@ -159,6 +156,10 @@ pub fn load(settings: &Settings) -> Result<ApiConfig, ConfigError> {
         .map(|f| (f.name.clone(), f.logical_id.clone()))
         .collect();
     let routes = read_routes(&api.definition, &by_name, &mut diagnostics);
+    let gateway_responses = GatewayResponses::from_spec(&api.definition).unwrap_or_else(|e| {
+        diagnostics.error(format!("x-amazon-apigateway-gateway-responses: {e}"));
+        GatewayResponses::default()
+    });
     for route in &routes {
         let function = &functions[&route.integration.function];
         match &function.executable {
@@ -197,7 +198,7 @@ pub fn load(settings: &Settings) -> Result<ApiConfig, ConfigError> {
             .map(|(k, v)| (k, Arc::new(v)))
             .collect(),
         binary_media_types: api.binary_media_types,
-        definition: Arc::new(api.definition),
+        gateway_responses,
         warnings,
     })
 }
@@ -247,6 +248,7 @@ fn read_routes(
     let mut routes = Vec::new();
     let mut inheriting = Vec::new();
     for (path, item) in paths {
+        let item_value = item;
         let Some(item) = item.as_object() else {
             diagnostics.error(format!("paths.{path} must be an object"));
             continue;
@@ -270,6 +272,16 @@ fn read_routes(
             if operation.get("security").is_none() && definition.get("security").is_some() {
                 inheriting.push(label.clone());
             }
+            // Every operation's validator is compiled, served or not: API Gateway refuses to
+            // import a definition with a broken one.
+            let validator =
+                match RequestValidator::from_operation(definition, item_value, operation) {
+                    Ok(validator) => validator,
+                    Err(e) => {
+                        diagnostics.error(format!("{label}: {e}"));
+                        continue;
+                    }
+                };
             let Some(integration) = operation.get("x-amazon-apigateway-integration") else {
                 diagnostics.warn(format!(
                     "{label}: no x-amazon-apigateway-integration; not served"
@@ -281,11 +293,14 @@ fn read_routes(
                     for warning in warnings {
                         diagnostics.warn(format!("{label}: {warning}"));
                     }
+                    let operation_pointer = operation_pointer(path, key);
                     routes.push(Route {
                         method,
                         resource_path: path.clone(),
-                        operation_pointer: format!("/paths/{}/{key}", escape_pointer(path)),
+                        authorization: authorization::authorization(definition, &operation_pointer),
+                        operation_pointer,
                         integration,
+                        validator: Arc::new(validator),
                     });
                 }
                 Ok(integration::Parsed::Unsupported(reason)) => {
@@ -323,11 +338,6 @@ fn inherited_security_message(operations: &[String]) -> String {
     )
 }
 
-/// Escapes a JSON pointer token (RFC 6901).
-fn escape_pointer(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
-}
-
 /// A stable, AWS-shaped REST API id derived from the API's logical id.
 fn api_id(logical_id: &str) -> String {
     // FNV-1a: stable across runs and platforms, unlike the std hasher.
@@ -360,11 +370,5 @@ mod tests {
             id.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         );
-    }
-
-    #[test]
-    fn json_pointer_tokens_escape_slashes_and_tildes() {
-        assert_eq!(escape_pointer("/users/{userId}"), "~1users~1{userId}");
-        assert_eq!(escape_pointer("/a~b"), "~1a~0b");
     }
 }

@@ -66,6 +66,12 @@ impl GatewayBody {
     }
 }
 
+impl From<Bytes> for GatewayBody {
+    fn from(bytes: Bytes) -> Self {
+        Self::full(bytes)
+    }
+}
+
 impl Body for GatewayBody {
     type Data = Bytes;
     type Error = StreamAborted;

@@ -15,7 +15,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use super::headers;
-use crate::event::media_type_matches;
+use crate::config::media_type_matches;
 
 /// The parts of an HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,9 +34,9 @@ pub use body::{GatewayBody, StreamAborted};
 pub use stream_limits::{Bandwidth, StreamLimits};
 
 use crate::config::TransferMode;
-use crate::gateway_response::GatewayResponse;
 use crate::lambda::runtime_api::MAX_BUFFERED_RESPONSE;
 use crate::lambda::{Failure, Outcome, StreamEvent};
+use crate::response::{GatewayResponse, GatewayResponses, ResponseScope};
 use streaming::{PreludeScanner, Scan};
 
 /// What the response depends on besides the outcome.
@@ -56,6 +56,22 @@ pub struct ResponseContext<'a> {
     pub binary_media_types: &'a [String],
     /// API Gateway's limits on a streamed response.
     pub stream_limits: StreamLimits,
+    /// The API's gateway responses, which render the gateway's own errors.
+    pub gateway_responses: &'a GatewayResponses,
+    /// The stage (`$context.stage` in gateway-response templates).
+    pub stage: &'a str,
+}
+
+impl ResponseContext<'_> {
+    /// What the gateway's own errors are rendered with.
+    fn response_scope(&self) -> ResponseScope<'_> {
+        ResponseScope {
+            templates: self.gateway_responses,
+            request_id: self.request_id,
+            stage: self.stage,
+            request: None,
+        }
+    }
 }
 
 /// Waits for the outcome (at most until the integration timeout) and builds the response.
@@ -63,7 +79,7 @@ pub async fn respond(
     outcome: oneshot::Receiver<Outcome>,
     context: &ResponseContext<'_>,
 ) -> Response<GatewayBody> {
-    let gateway = |response: GatewayResponse| response.into_response(context.request_id);
+    let gateway = |response: GatewayResponse| response.into_response(&context.response_scope());
     let outcome = match tokio::time::timeout_at(context.deadline, outcome).await {
         Err(_) => {
             tracing::warn!("integration timeout: no response from the function in time");
@@ -119,7 +135,7 @@ fn buffered_response(payload: &[u8], context: &ResponseContext<'_>) -> Response<
         }
         Err(reason) => {
             tracing::warn!(%reason, "Execution failed due to configuration error: Malformed Lambda proxy response");
-            GatewayResponse::bad_gateway().into_response(context.request_id)
+            GatewayResponse::bad_gateway().into_response(&context.response_scope())
         }
     }
 }
@@ -134,7 +150,8 @@ async fn streamed_into_buffered(
     loop {
         match tokio::time::timeout_at(context.deadline, events.recv()).await {
             Err(_) => {
-                return GatewayResponse::integration_timeout().into_response(context.request_id);
+                return GatewayResponse::integration_timeout()
+                    .into_response(&context.response_scope());
             }
             Ok(Some(StreamEvent::Data(bytes))) => {
                 payload.extend_from_slice(&bytes);
@@ -142,17 +159,18 @@ async fn streamed_into_buffered(
                     tracing::warn!(
                         "streamed response exceeds the 6 MB limit of a buffered invocation"
                     );
-                    return GatewayResponse::bad_gateway().into_response(context.request_id);
+                    return GatewayResponse::bad_gateway().into_response(&context.response_scope());
                 }
             }
             Ok(Some(StreamEvent::End)) => break,
             Ok(Some(StreamEvent::TimedOut)) => {
                 tracing::warn!("the function timed out; its instance was replaced");
-                return GatewayResponse::integration_timeout().into_response(context.request_id);
+                return GatewayResponse::integration_timeout()
+                    .into_response(&context.response_scope());
             }
             Ok(None) => {
                 tracing::warn!("the function's stream failed");
-                return GatewayResponse::bad_gateway().into_response(context.request_id);
+                return GatewayResponse::bad_gateway().into_response(&context.response_scope());
             }
         }
     }
@@ -173,7 +191,7 @@ async fn streamed_into_buffered(
             }
             Err(e) => {
                 tracing::warn!(reason = %e.reason, "malformed streamed response");
-                GatewayResponse::bad_gateway().into_response(context.request_id)
+                GatewayResponse::bad_gateway().into_response(&context.response_scope())
             }
         },
         _ => buffered_response(&payload, context),
@@ -184,7 +202,7 @@ async fn streamed_response(
     mut events: mpsc::Receiver<StreamEvent>,
     context: &ResponseContext<'_>,
 ) -> Response<GatewayBody> {
-    let gateway = |response: GatewayResponse| response.into_response(context.request_id);
+    let gateway = |response: GatewayResponse| response.into_response(&context.response_scope());
     let mut scanner = PreludeScanner::new();
     let (prelude, rest) = loop {
         match tokio::time::timeout_at(context.deadline, events.recv()).await {

@@ -26,6 +26,8 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::request::QueryParameter;
+
 /// The RFC 3986 unreserved characters, which SigV4 never encodes.
 fn is_unreserved(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~')
@@ -46,35 +48,6 @@ pub(crate) fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
         }
     }
     out
-}
-
-/// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as it is. `+` stays `+`.
-pub(crate) fn percent_decode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(high), Some(low)) = (hex_value(bytes[i + 1]), hex_value(bytes[i + 2]))
-        {
-            out.push(high << 4 | low);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    out
-}
-
-fn hex_value(byte: u8) -> Option<u8> {
-    match byte {
-        b'0'..=b'9' => Some(byte - b'0'),
-        b'a'..=b'f' => Some(byte - b'a' + 10),
-        b'A'..=b'F' => Some(byte - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// The canonical URI of a raw request path (see the module docs).
@@ -107,29 +80,6 @@ fn normalize_path(raw_path: &str) -> String {
         normalized.push('/');
     }
     normalized
-}
-
-/// One decoded query parameter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct QueryParameter {
-    pub(crate) name: Vec<u8>,
-    pub(crate) value: Vec<u8>,
-}
-
-/// Splits a raw query string into decoded parameters, in order. Empty pieces (`a=1&&b=2`) are
-/// skipped; a piece without `=` has the empty value.
-pub(crate) fn parse_query(raw_query: &str) -> Vec<QueryParameter> {
-    raw_query
-        .split('&')
-        .filter(|piece| !piece.is_empty())
-        .map(|piece| {
-            let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
-            QueryParameter {
-                name: percent_decode(name),
-                value: percent_decode(value),
-            }
-        })
-        .collect()
 }
 
 /// The canonical query string, leaving out `X-Amz-Signature` (which cannot sign itself).
@@ -229,6 +179,11 @@ pub(crate) fn canonical_request(input: &CanonicalInput<'_>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::{Query, percent_decode};
+
+    fn parse_query(raw: &str) -> Vec<QueryParameter> {
+        Query::parse(raw).parameters().to_vec()
+    }
 
     #[test]
     fn paths_are_encoded_a_second_time() {

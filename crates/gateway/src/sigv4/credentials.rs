@@ -99,7 +99,7 @@ impl Default for LocalIdentity {
 
 /// Who signed a request, in the terms of `requestContext.identity` of a REST (v1) proxy event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallerIdentity {
+pub struct VerifiedCaller {
     /// `identity.accessKey`: the access key id the request was signed with.
     pub access_key: String,
     /// `identity.caller`: the principal's unique id.
@@ -112,7 +112,7 @@ pub struct CallerIdentity {
     pub account_id: String,
 }
 
-impl CallerIdentity {
+impl VerifiedCaller {
     pub(crate) fn of(credentials: &LocalCredentials, identity: &LocalIdentity) -> Self {
         Self {
             access_key: credentials.access_key_id.clone(),

@@ -42,7 +42,6 @@
 mod canonical;
 mod credentials;
 mod error;
-mod guard;
 mod parse;
 mod timestamp;
 
@@ -50,11 +49,11 @@ use std::time::SystemTime;
 
 use subtle::ConstantTimeEq;
 
-pub use credentials::{CallerIdentity, LocalCredentials, LocalIdentity};
+pub use credentials::{LocalCredentials, LocalIdentity, VerifiedCaller};
 pub use error::{AuthError, AuthErrorKind};
-pub use guard::{SigV4Guard, operation_requires_sigv4};
 
-use canonical::{CanonicalInput, canonical_request, parse_query, sha256_hex};
+use crate::request::Query;
+use canonical::{CanonicalInput, canonical_request, sha256_hex};
 use parse::{SignatureLocation, SignatureParameters, signature_parameters};
 use timestamp::{RequestTime, window_text};
 
@@ -166,10 +165,21 @@ impl SigV4Verifier {
         &self,
         request: &SignedRequest<'_>,
         now: SystemTime,
-    ) -> Result<CallerIdentity, AuthError> {
+    ) -> Result<VerifiedCaller, AuthError> {
+        self.verify_parsed(request, &Query::parse(request.raw_query), now)
+    }
+
+    /// [`verify`](Self::verify) for a request whose query string (`request.raw_query`) the gateway
+    /// has already parsed into `query`.
+    pub fn verify_parsed(
+        &self,
+        request: &SignedRequest<'_>,
+        query: &Query,
+        now: SystemTime,
+    ) -> Result<VerifiedCaller, AuthError> {
         let now = RequestTime::from_system_time(now);
-        let query = parse_query(request.raw_query);
-        let parameters = signature_parameters(request.headers, &query)?;
+        let query = query.parameters();
+        let parameters = signature_parameters(request.headers, query)?;
 
         check_time_window(&parameters, now)?;
         check_signed_headers(&parameters)?;
@@ -195,7 +205,7 @@ impl SigV4Verifier {
         let canonical = canonical_request(&CanonicalInput {
             method: request.method,
             raw_path: request.raw_path,
-            query: &query,
+            query,
             headers: request.headers,
             signed_headers: &parameters.signed_headers,
             body: request.body,
@@ -233,7 +243,7 @@ impl SigV4Verifier {
         }
 
         check_session_token(credentials, parameters.security_token.as_deref())?;
-        Ok(CallerIdentity::of(credentials, identity))
+        Ok(VerifiedCaller::of(credentials, identity))
     }
 
     /// Checks the five credential elements against this gateway's region and service and the

@@ -8,9 +8,9 @@
 
 use http::HeaderMap;
 
-use super::canonical::QueryParameter;
 use super::error::{AuthError, AuthErrorKind};
 use super::timestamp::RequestTime;
+use crate::request::QueryParameter;
 
 /// Where the client put the signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,8 +3,6 @@
 
 use http::StatusCode;
 
-use super::gateway_responses::GatewayError;
-
 /// The API definition cannot be turned into request validators. Raised when the validators are
 /// built, so a broken definition stops the gateway at start-up instead of failing requests.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -119,17 +117,6 @@ impl ValidationFailure {
     /// The default response body, `{"message":"..."}`.
     pub fn body(&self) -> String {
         serde_json::json!({ "message": self.message() }).to_string()
-    }
-
-    /// This failure as input for [`GatewayResponses::render`](super::GatewayResponses::render).
-    pub fn gateway_error(&self) -> GatewayError {
-        GatewayError {
-            response_type: self.response_type().to_owned(),
-            status: self.status(),
-            error_type: Some(self.error_type().to_owned()),
-            message: self.message(),
-            validation_error_string: self.validation_error_string(),
-        }
     }
 }
 

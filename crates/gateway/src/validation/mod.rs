@@ -20,16 +20,14 @@
 //! Parameters are checked before the body. The wording, the ordering and the empty-body rule are
 //! those recorded from AWS by LocalStack's snapshot tests and API Gateway's documentation.
 //!
-//! Compiling JSON Schemas is the expensive part, so validators are built once from the definition
-//! ([`OperationValidators::from_spec`], or [`RequestValidator::from_operation`] per operation) and
-//! then shared by every request; a definition they cannot use is a start-up error
-//! ([`SpecError`]), never a failed request.
+//! Compiling JSON Schemas is the expensive part, so each operation's [`RequestValidator`] is built
+//! once, when the API model is loaded (`config`), and stored on its route; a definition the
+//! validators cannot use is a start-up error ([`SpecError`]), never a failed request.
+//! [`OperationValidators`] compiles every operation of a definition at once, for checking
+//! validation on its own.
 
 mod error;
-mod gateway_responses;
-mod guard;
 mod messages;
-mod request;
 mod schema;
 mod spec;
 
@@ -38,13 +36,12 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 pub use error::{SpecError, ValidationFailure};
-pub use gateway_responses::{GatewayError, GatewayResponses, RenderedResponse};
-pub use guard::ValidationGuard;
-pub use request::RequestParts;
 pub use schema::NullableKeyword;
+pub use spec::{OPERATION_KEYS, operation_pointer};
 
+use crate::request::RoutedRequest;
 use schema::BodySchema;
-use spec::RequiredParameter;
+use spec::{ParameterLocation, RequiredParameter};
 
 /// Choices that change how a definition is read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -73,6 +70,15 @@ pub struct RequestValidator {
 }
 
 impl RequestValidator {
+    /// The validation of an operation no request validator applies to: it checks nothing.
+    pub fn disabled() -> Self {
+        Self {
+            validator_name: None,
+            required_parameters: Vec::new(),
+            bodies: Vec::new(),
+        }
+    }
+
     /// Builds the validation of `operation` (an OpenAPI operation object) found in `path_item` of
     /// `spec` (the whole definition, as JSON), with default [`ValidationOptions`].
     pub fn from_operation(
@@ -91,11 +97,7 @@ impl RequestValidator {
         options: ValidationOptions,
     ) -> Result<Self, SpecError> {
         let Some(settings) = spec::validator_settings(spec, operation)? else {
-            return Ok(Self {
-                validator_name: None,
-                required_parameters: Vec::new(),
-                bodies: Vec::new(),
-            });
+            return Ok(Self::disabled());
         };
         let required_parameters = if settings.validate_request_parameters {
             spec::required_parameters(spec, path_item, operation)?
@@ -128,23 +130,23 @@ impl RequestValidator {
     }
 
     /// Validates a routed request: required parameters first, then the body.
-    pub fn validate(&self, request: &RequestParts<'_>) -> Result<(), ValidationFailure> {
+    pub fn validate(&self, request: &RoutedRequest) -> Result<(), ValidationFailure> {
         let missing: Vec<String> = self
             .required_parameters
             .iter()
-            .filter(|parameter| !request.has(parameter))
+            .filter(|parameter| !has_parameter(request, parameter))
             .map(|parameter| parameter.name.clone())
             .collect();
         if !missing.is_empty() {
             return Err(ValidationFailure::MissingParameters { names: missing });
         }
-        let Some(model) = self.model_for(request.headers) else {
+        let Some(model) = self.model_for(&request.headers) else {
             return Ok(());
         };
         let body = if request.body.is_empty() {
             Value::Object(serde_json::Map::new())
         } else {
-            serde_json::from_slice(request.body).map_err(|error| {
+            serde_json::from_slice(&request.body).map_err(|error| {
                 ValidationFailure::InvalidBody {
                     problems: vec![format!("Invalid JSON: {error}")],
                 }
@@ -186,6 +188,27 @@ impl RequestValidator {
     }
 }
 
+/// Whether `parameter` is present with a non-blank value: API Gateway's rule for a required
+/// parameter is "included and not blank"; its type or format is never checked (that is the
+/// function's job).
+fn has_parameter(request: &RoutedRequest, parameter: &RequiredParameter) -> bool {
+    let name = parameter.name.as_str();
+    match parameter.location {
+        ParameterLocation::Header => request
+            .headers
+            .get_all(name)
+            .iter()
+            .any(|value| !value.as_bytes().trim_ascii().is_empty()),
+        ParameterLocation::Path => request
+            .path_parameters
+            .get(name)
+            .is_some_and(|value| !value.trim().is_empty()),
+        ParameterLocation::QueryString => request.query.parameters().iter().any(|parameter| {
+            parameter.name == name.as_bytes() && !parameter.value_text().trim().is_empty()
+        }),
+    }
+}
+
 /// The request validation of every operation in a definition, keyed like API Gateway's methods:
 /// upper-case HTTP method (`ANY` for `x-amazon-apigateway-any-method`) and resource path
 /// (`/users/{userId}`).
@@ -197,18 +220,6 @@ pub struct OperationValidators {
 }
 
 impl OperationValidators {
-    const METHODS: [&'static str; 9] = [
-        "get",
-        "put",
-        "post",
-        "delete",
-        "options",
-        "head",
-        "patch",
-        "trace",
-        "x-amazon-apigateway-any-method",
-    ];
-
     /// Builds the validation of every operation of `spec` with default options.
     pub fn from_spec(spec: &Value) -> Result<Self, SpecError> {
         Self::from_spec_with(spec, ValidationOptions::default())
@@ -229,7 +240,7 @@ impl OperationValidators {
             .ok_or_else(|| SpecError::malformed("/paths", "must be a map"))?;
         for (resource_path, path_item) in paths {
             let path_item = spec::resolve(spec, path_item)?;
-            for method in Self::METHODS {
+            for method in OPERATION_KEYS {
                 let Some(operation) = path_item.get(method) else {
                     continue;
                 };
@@ -256,10 +267,7 @@ impl OperationValidators {
                     },
                     resource_path.clone(),
                 );
-                pointers.insert(
-                    format!("/paths/{}/{method}", escape_pointer_token(resource_path)),
-                    key.clone(),
-                );
+                pointers.insert(spec::operation_pointer(resource_path, method), key.clone());
                 validators.insert(key, validator);
             }
         }
@@ -292,9 +300,4 @@ impl OperationValidators {
     pub fn is_empty(&self) -> bool {
         self.validators.is_empty()
     }
-}
-
-/// Escapes one JSON pointer reference token (RFC 6901).
-fn escape_pointer_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
 }

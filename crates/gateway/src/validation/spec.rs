@@ -11,6 +11,28 @@ use serde_json::Value;
 
 use super::error::SpecError;
 
+/// The keys of an OpenAPI path item that are operations API Gateway imports: its HTTP methods,
+/// and `x-amazon-apigateway-any-method` for `ANY`.
+pub const OPERATION_KEYS: [&str; 8] = [
+    "get",
+    "put",
+    "post",
+    "delete",
+    "options",
+    "head",
+    "patch",
+    "x-amazon-apigateway-any-method",
+];
+
+/// The JSON pointer of an operation (`/paths/~1users~1{userId}/get`), escaping the path as RFC
+/// 6901 requires.
+pub fn operation_pointer(resource_path: &str, operation_key: &str) -> String {
+    format!(
+        "/paths/{}/{operation_key}",
+        resource_path.replace('~', "~0").replace('/', "~1")
+    )
+}
+
 const VALIDATOR_KEY: &str = "x-amazon-apigateway-request-validator";
 const VALIDATORS_KEY: &str = "x-amazon-apigateway-request-validators";
 

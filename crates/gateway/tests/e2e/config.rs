@@ -3,8 +3,7 @@
 use std::process::Command;
 
 use rill_gateway::Settings;
-use rill_gateway::config::{self, ConfigError, TransferMode};
-use rill_gateway::routing::RouteMethod;
+use rill_gateway::config::{self, ConfigError, RouteMethod, TransferMode};
 
 use crate::support::{
     check_fixture, fixture_bin_dir, fixture_template, gateway_binary, workspace_dir,

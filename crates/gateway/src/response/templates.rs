@@ -1,5 +1,5 @@
-//! Rendering API Gateway's own error responses through the definition's
-//! `x-amazon-apigateway-gateway-responses`.
+//! The definition's `x-amazon-apigateway-gateway-responses`, read once when the API is loaded, and
+//! the rendering of a [`GatewayResponse`] through them.
 //!
 //! When API Gateway refuses a request itself (validation, authentication, throttling…) it answers
 //! with the *gateway response* of that type: a status code, response headers (static values or
@@ -21,38 +21,12 @@ use std::collections::BTreeMap;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use serde_json::Value;
 
-use super::error::SpecError;
-use super::request::RequestParts;
+use super::GatewayResponse;
+use crate::request::RoutedRequest;
+use crate::validation::SpecError;
 
 const KEY: &str = "x-amazon-apigateway-gateway-responses";
 const HEADER_PREFIX: &str = "gatewayresponse.header.";
-
-/// An error API Gateway answers itself, as input to [`GatewayResponses::render`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GatewayError {
-    /// The gateway response type, e.g. `BAD_REQUEST_BODY`.
-    pub response_type: String,
-    /// The status when the definition does not override it.
-    pub status: StatusCode,
-    /// The `x-amzn-ErrorType` header value, when AWS sends one.
-    pub error_type: Option<String>,
-    /// `$context.error.message`.
-    pub message: String,
-    /// `$context.error.validationErrorString` (empty when not a validation error).
-    pub validation_error_string: String,
-}
-
-impl From<&crate::sigv4::AuthError> for GatewayError {
-    fn from(error: &crate::sigv4::AuthError) -> Self {
-        Self {
-            response_type: error.gateway_response_type().to_owned(),
-            status: error.status(),
-            error_type: Some(error.error_type().to_owned()),
-            message: error.message().to_owned(),
-            validation_error_string: String::new(),
-        }
-    }
-}
 
 /// A gateway response ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,8 +88,8 @@ impl GatewayResponses {
     /// values; `context` supplies extra `$context` variables such as `("requestId", "…")`.
     pub fn render(
         &self,
-        error: &GatewayError,
-        request: Option<&RequestParts<'_>>,
+        error: &GatewayResponse,
+        request: Option<&RoutedRequest>,
         context: &[(&str, &str)],
     ) -> RenderedResponse {
         let fallback = if error.status.is_server_error() {
@@ -125,7 +99,7 @@ impl GatewayResponses {
         };
         let definition = self
             .definitions
-            .get(&error.response_type)
+            .get(error.response_type)
             .or_else(|| self.definitions.get(fallback));
 
         let status = definition
@@ -150,10 +124,11 @@ impl GatewayResponses {
         if let Ok(value) = HeaderValue::from_str(content_type) {
             headers.insert(header::CONTENT_TYPE, value);
         }
-        if let Some(error_type) = &error.error_type
-            && let Ok(value) = HeaderValue::from_str(error_type)
-        {
-            headers.insert(HeaderName::from_static("x-amzn-errortype"), value);
+        if let Some(error_type) = error.error_type {
+            headers.insert(
+                HeaderName::from_static("x-amzn-errortype"),
+                HeaderValue::from_static(error_type),
+            );
         }
         for (name, source) in definition.map_or(&[][..], |d| d.headers.as_slice()) {
             if let Some(value) = header_value(source, request, context) {
@@ -267,7 +242,7 @@ fn header_source(value: &str) -> Option<HeaderSource> {
 
 fn header_value(
     source: &HeaderSource,
-    request: Option<&RequestParts<'_>>,
+    request: Option<&RoutedRequest>,
     context: &[(&str, &str)],
 ) -> Option<HeaderValue> {
     let text = match source {
@@ -275,7 +250,7 @@ fn header_value(
         HeaderSource::RequestHeader(name) => {
             return request?.headers.get(name.as_str()).cloned();
         }
-        HeaderSource::RequestQuery(name) => request?.query_value(name)?,
+        HeaderSource::RequestQuery(name) => request?.query.first(name)?,
         HeaderSource::RequestPath(name) => request?.path_parameters.get(name)?.clone(),
         HeaderSource::Context(name) => context
             .iter()
@@ -287,7 +262,7 @@ fn header_value(
 }
 
 /// Substitutes `$context` references in `template`.
-fn render_template(template: &str, error: &GatewayError, context: &[(&str, &str)]) -> String {
+fn render_template(template: &str, error: &GatewayResponse, context: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(template.len() + error.message.len());
     let mut rest = template;
     while let Some(start) = rest.find('$') {
@@ -324,11 +299,11 @@ fn render_template(template: &str, error: &GatewayError, context: &[(&str, &str)
     out
 }
 
-fn context_variable(name: &str, error: &GatewayError, context: &[(&str, &str)]) -> String {
+fn context_variable(name: &str, error: &GatewayResponse, context: &[(&str, &str)]) -> String {
     match name {
         "error.message" => error.message.clone(),
         "error.messageString" => serde_json::to_string(&error.message).expect("strings serialise"),
-        "error.responseType" => error.response_type.clone(),
+        "error.responseType" => error.response_type.to_owned(),
         "error.validationErrorString" => error.validation_error_string.clone(),
         other => context
             .iter()
@@ -342,11 +317,11 @@ fn context_variable(name: &str, error: &GatewayError, context: &[(&str, &str)]) 
 mod tests {
     use super::*;
 
-    fn error() -> GatewayError {
-        GatewayError {
-            response_type: "BAD_REQUEST_BODY".to_owned(),
+    fn error() -> GatewayResponse {
+        GatewayResponse {
+            response_type: "BAD_REQUEST_BODY",
             status: StatusCode::BAD_REQUEST,
-            error_type: Some("BadRequestException".to_owned()),
+            error_type: Some("BadRequestException"),
             message: "Invalid request body".to_owned(),
             validation_error_string: r#"[object has missing required properties ([\"name\"])]"#
                 .to_owned(),

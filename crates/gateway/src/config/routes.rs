@@ -1,4 +1,5 @@
-//! Matches request paths against the API's resource tree, as API Gateway REST does.
+//! The API's routes (one per method of each resource, with everything a request on it needs) and
+//! the resource tree that matches request paths against them, as API Gateway REST does.
 //!
 //! A REST API is a tree of resources (`/users`, `/users/{userId}`, `/{proxy+}`) with methods on
 //! each. API Gateway first picks the most specific resource whose path matches (a literal segment
@@ -9,10 +10,13 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use http::Method;
 
-use crate::config::Integration;
+use super::Integration;
+use crate::request::decode;
+use crate::validation::RequestValidator;
 
 /// The method a route answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,17 +36,32 @@ impl fmt::Display for RouteMethod {
     }
 }
 
-/// One method on one resource, with the Lambda integration behind it.
+/// How a route is authorized, from the operation's own security requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authorization {
+    /// `NONE`: anyone may call it.
+    None,
+    /// `AWS_IAM`: a SigV4 signature is required.
+    Iam,
+}
+
+/// One method on one resource: the Lambda integration behind it, its authorization and its
+/// compiled request validation.
 #[derive(Debug, Clone)]
 pub struct Route {
     /// The method.
     pub method: RouteMethod,
     /// The resource path as written in the API definition (`/users/{userId}`).
     pub resource_path: String,
-    /// JSON pointer to the operation in the API definition (`/paths/~1users/get`), for validators.
+    /// JSON pointer to the operation in the API definition (`/paths/~1users/get`), to name it in
+    /// messages.
     pub operation_pointer: String,
     /// The Lambda function and how it is invoked.
     pub integration: Integration,
+    /// SigV4 or nothing.
+    pub authorization: Authorization,
+    /// The operation's request validator, compiled.
+    pub validator: Arc<RequestValidator>,
 }
 
 /// The result of a successful match.
@@ -283,17 +302,10 @@ fn request_segments(path: &str) -> Option<Vec<&str>> {
     segments.iter().all(|s| !s.is_empty()).then_some(segments)
 }
 
-/// Percent-decodes a path segment; invalid UTF-8 is replaced rather than rejected.
-pub fn decode(segment: &str) -> String {
-    percent_encoding::percent_decode_str(segment)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Integration, TransferMode};
+    use crate::config::TransferMode;
     use std::time::Duration;
 
     fn route(method: RouteMethod, path: &str) -> Route {
@@ -306,6 +318,8 @@ mod tests {
                 transfer_mode: TransferMode::Buffered,
                 timeout: Duration::from_secs(29),
             },
+            authorization: Authorization::None,
+            validator: Arc::new(RequestValidator::disabled()),
         }
     }
 
