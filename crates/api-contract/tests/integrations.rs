@@ -290,21 +290,21 @@ fn the_api_includes_the_definition_and_each_function_builds_its_binary_from_its_
 }
 
 #[test]
-fn the_functions_get_every_store_setting_that_rill_http_reads() {
+fn the_functions_get_every_store_setting_that_rill_entry_reads() {
     // Given the environment every function gets from the template
     let (_, template) = load();
     let variables = template.document()["Globals"]["Function"]["Environment"]["Variables"]
         .as_object()
         .expect("global environment variables");
 
-    // Then it names the DynamoDB store, its three tables and the cursor key's secret by rill-http's
-    // names
-    assert_eq!(variables[rill_http::config::RILL_STORE], "dynamodb");
+    // Then it names the DynamoDB store, its three tables and the cursor key's secret by the names
+    // the functions read (rill-function-env)
+    assert_eq!(variables[rill_function_env::RILL_STORE], "dynamodb");
     for (name, table) in [
-        (rill_http::config::RILL_USERS_TABLE, "UsersTable"),
-        (rill_http::config::RILL_ORDERS_TABLE, "OrdersTable"),
+        (rill_function_env::RILL_USERS_TABLE, "UsersTable"),
+        (rill_function_env::RILL_ORDERS_TABLE, "OrdersTable"),
         (
-            rill_http::config::RILL_IDEMPOTENCY_TABLE,
+            rill_function_env::RILL_IDEMPOTENCY_TABLE,
             "IdempotencyTable",
         ),
     ] {
@@ -319,7 +319,7 @@ fn the_functions_get_every_store_setting_that_rill_http_reads() {
     // secret's ARN (its Ref), never its value, and no dynamic reference that would resolve it into
     // the function configuration
     assert_eq!(
-        variables[rill_http::config::RILL_CURSOR_KEY_SECRET_ARN],
+        variables[rill_function_env::RILL_CURSOR_KEY_SECRET_ARN],
         json!({"Ref": "CursorKeySecret"})
     );
     assert_eq!(
@@ -327,7 +327,7 @@ fn the_functions_get_every_store_setting_that_rill_http_reads() {
         Some("AWS::SecretsManager::Secret")
     );
     assert!(
-        variables.get(rill_http::config::RILL_CURSOR_KEY).is_none(),
+        variables.get(rill_function_env::RILL_CURSOR_KEY).is_none(),
         "the cursor key itself is in the environment"
     );
     for function in template.functions() {

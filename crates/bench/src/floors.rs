@@ -1,7 +1,7 @@
 //! The in-process floors: the function's own work with no gateway, no Runtime API and no network.
 //!
 //! Each floor runs in a child process of its own (`rill-bench floor ...`), so that its peak memory
-//! is its own and its logging is set up exactly as the function's is (`rill_http::init_tracing`,
+//! is its own and its logging is set up exactly as the function's is (`rill_entry::init_tracing`,
 //! here writing to `/dev/null`). The child writes its result as JSON to a file.
 //!
 //! - [`handler_floor`]: what one invocation of the users function costs inside the process: the
@@ -24,7 +24,7 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Service as _, service_fn};
 use lambda_runtime::{Context, LambdaEvent};
 use rill_core::{OrderFilter, OrderReader, PageRequest};
-use rill_http::{StoreConfig, open_store};
+use rill_entry::{StoreConfig, open_store};
 use serde::{Deserialize, Serialize};
 
 use crate::procs::own_peak_rss_kib;

@@ -173,7 +173,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             max_seconds,
             out,
         }) => {
-            rill_http::init_tracing();
+            rill_entry::init_tracing();
             let event = std::fs::read(&event)?;
             let result = floors::handler_floor(
                 &db,
@@ -187,7 +187,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Floor(Floor::Export { db, mode, out }) => {
-            rill_http::init_tracing();
+            rill_entry::init_tracing();
             let result = floors::export_floor(&db, mode).await?;
             std::fs::write(out, serde_json::to_vec(&result)?)?;
             Ok(())

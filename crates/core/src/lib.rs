@@ -33,7 +33,8 @@ pub use order::{
 };
 pub use page::{Listing, Page, PageLimit, PageRequest};
 pub use ports::{
-    CreateOrderOutcome, OrderReader, OrderStore, OrderWriter, UserReader, UserStore, UserWriter,
+    CreateOrderOutcome, ExportReader, OrderReader, OrderStore, OrderWriter, UserReader, UserStore,
+    UserWriter,
 };
 pub use timestamp::{Rfc3339Text, Timestamp};
 pub use user::{Email, NewUser, User, UserName, UserPatch};

@@ -91,10 +91,16 @@ pub trait OrderWriter: Send + Sync {
     async fn update_order(&self, order: &Order) -> Result<(), DomainError>;
 }
 
-/// Everything the users function needs.
-pub trait UserStore: UserReader + UserWriter {}
-impl<T: UserReader + UserWriter + ?Sized> UserStore for T {}
+/// Everything the users function needs: its users, and reading their orders for
+/// `GET /users/{userId}/orders`.
+pub trait UserStore: UserReader + UserWriter + OrderReader {}
+impl<T: UserReader + UserWriter + OrderReader + ?Sized> UserStore for T {}
 
-/// Everything the orders function needs.
-pub trait OrderStore: OrderReader + OrderWriter + UserReader {}
-impl<T: OrderReader + OrderWriter + UserReader + ?Sized> OrderStore for T {}
+/// Everything the orders function needs. A new order's user is checked inside
+/// [`OrderWriter::create_order`]'s own write, so it needs no [`UserReader`].
+pub trait OrderStore: OrderReader + OrderWriter {}
+impl<T: OrderReader + OrderWriter + ?Sized> OrderStore for T {}
+
+/// Everything the export function reads, and nothing it could write with (as in its IAM policy).
+pub trait ExportReader: OrderReader + UserReader {}
+impl<T: OrderReader + UserReader + ?Sized> ExportReader for T {}

@@ -1,9 +1,12 @@
-//! The routes a function serves, declared once.
+//! The routes a function serves, declared once as an enum.
 //!
-//! A function lists its `(method, resource path)` pairs in a [`RouteTable`], matches on what
-//! [`RouteTable::resolve`] returns, and exposes [`RouteTable::routes`] so a test can check them
-//! against the OpenAPI file. Behind API Gateway only declared routes arrive; locally, an unknown
-//! path is a 404 and a known path with another method a 405 with `Allow`.
+//! A function declares its routes with [`routes!`](crate::routes): one enum variant per
+//! `(method, resource path)`. The handler matches on the variant [`Routes::resolve`] returns, so a
+//! variant without a handler does not compile, and there is no fall-through arm that could answer
+//! 500 at run time. [`Routes::TABLE`] is the same list as strings, which the API contract tests
+//! compare with the OpenAPI file: a route the file sends to a function that does not declare it
+//! fails there. Behind API Gateway only declared routes arrive; locally, an unknown path is a 404
+//! and a known path with another method a 405 with `Allow`.
 
 use lambda_http::Request;
 
@@ -12,35 +15,25 @@ use crate::{Problem, request};
 /// `(method, resource path)`, as API Gateway spells them: `("GET", "/users/{userId}")`.
 pub type Route = (&'static str, &'static str);
 
-/// The routes of one function.
-#[derive(Debug, Clone, Copy)]
-pub struct RouteTable {
-    routes: &'static [Route],
-}
-
-impl RouteTable {
-    pub const fn new(routes: &'static [Route]) -> Self {
-        Self { routes }
-    }
-
+/// A function's routes: an enum declared with [`routes!`](crate::routes).
+pub trait Routes: Copy + 'static {
     /// Every route, in declaration order.
-    pub fn routes(&self) -> &'static [Route] {
-        self.routes
-    }
+    const ALL: &'static [Self];
+    /// `(method, resource path)` of every route, in the order of [`Routes::ALL`].
+    const TABLE: &'static [Route];
 
-    /// The declared route this request was sent to.
-    pub fn resolve(&self, request: &Request) -> Result<Route, Problem> {
+    /// The declared route this request was sent to: 404 for an unknown resource, 405 (with
+    /// `Allow`) for a known resource with another method.
+    fn resolve(request: &Request) -> Result<Self, Problem> {
         let not_found = || Problem::not_found("There is no resource at this path.");
         let (method, resource) = request::route(request).ok_or_else(not_found)?;
-        if let Some(route) = self
-            .routes
+        if let Some(index) = Self::TABLE
             .iter()
-            .find(|(m, r)| *r == resource && m.eq_ignore_ascii_case(method))
+            .position(|(m, r)| *r == resource && m.eq_ignore_ascii_case(method))
         {
-            return Ok(*route);
+            return Ok(Self::ALL[index]);
         }
-        let allowed: Vec<&str> = self
-            .routes
+        let allowed: Vec<&str> = Self::TABLE
             .iter()
             .filter(|(_, r)| *r == resource)
             .map(|(m, _)| *m)
@@ -53,6 +46,38 @@ impl RouteTable {
     }
 }
 
+/// Declares a function's routes as an enum that implements [`Routes`]:
+///
+/// ```
+/// rill_http::routes! {
+///     /// The routes of the things function.
+///     pub enum ThingRoute {
+///         List = ("GET", "/things"),
+///         Create = ("POST", "/things"),
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! routes {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $($(#[$variant_meta:meta])* $variant:ident = ($method:literal, $resource:literal)),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name {
+            $($(#[$variant_meta])* $variant),+
+        }
+
+        impl $crate::dispatch::Routes for $name {
+            const ALL: &'static [Self] = &[$(Self::$variant),+];
+            const TABLE: &'static [$crate::dispatch::Route] = &[$(($method, $resource)),+];
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use lambda_http::http::StatusCode;
@@ -60,11 +85,13 @@ mod tests {
 
     use super::*;
 
-    const TABLE: RouteTable = RouteTable::new(&[
-        ("GET", "/things"),
-        ("POST", "/things"),
-        ("GET", "/things/{thingId}"),
-    ]);
+    crate::routes! {
+        enum Thing {
+            List = ("GET", "/things"),
+            Create = ("POST", "/things"),
+            Get = ("GET", "/things/{thingId}"),
+        }
+    }
 
     fn event(method: &str, resource: &str) -> Request {
         let json = serde_json::json!({
@@ -94,25 +121,29 @@ mod tests {
     #[test]
     fn a_declared_route_resolves_to_itself() {
         assert_eq!(
-            TABLE.resolve(&event("GET", "/things/{thingId}")).unwrap(),
-            ("GET", "/things/{thingId}")
+            Thing::resolve(&event("GET", "/things/{thingId}")).unwrap(),
+            Thing::Get
         );
         assert_eq!(
-            TABLE.resolve(&event("POST", "/things")).unwrap(),
-            ("POST", "/things")
+            Thing::resolve(&event("POST", "/things")).unwrap(),
+            Thing::Create
+        );
+        assert_eq!(
+            Thing::resolve(&event("get", "/things")).unwrap(),
+            Thing::List
         );
     }
 
     #[test]
     fn another_method_on_a_known_resource_is_a_405_listing_the_allowed_ones() {
-        let problem = TABLE.resolve(&event("DELETE", "/things")).unwrap_err();
+        let problem = Thing::resolve(&event("DELETE", "/things")).unwrap_err();
         assert_eq!(problem.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(problem.headers()[ALLOW], "GET, POST");
     }
 
     #[test]
     fn an_unknown_resource_is_a_404() {
-        let problem = TABLE.resolve(&event("GET", "/nothing")).unwrap_err();
+        let problem = Thing::resolve(&event("GET", "/nothing")).unwrap_err();
         assert_eq!(problem.status(), StatusCode::NOT_FOUND);
     }
 
@@ -120,7 +151,7 @@ mod tests {
     fn a_request_that_is_not_a_rest_api_event_is_a_404() {
         let request = lambda_http::http::Request::new(lambda_http::Body::Empty);
         assert_eq!(
-            TABLE.resolve(&request).unwrap_err().status(),
+            Thing::resolve(&request).unwrap_err().status(),
             StatusCode::NOT_FOUND
         );
     }

@@ -1,4 +1,5 @@
-//! The export's own settings, read once from the environment at start-up.
+//! The export's own settings, read once from the environment at start-up, and what the function
+//! builds from them and the wired store.
 //!
 //! Every setting has a default that is right for a deployed function; the variables exist so an operator
 //! can tune them and so tests can make the limits small enough to reach. A value that does not parse stops
@@ -6,7 +7,24 @@
 
 use std::time::Duration;
 
+use rill_core::ExportReader;
+use rill_entry::Wiring;
 use thiserror::Error;
+
+use crate::ExportService;
+
+/// What every request needs, built once per process: the store's read-only port, the cursor keys
+/// and the [`ExportConfig`].
+pub type Deps = ExportService<dyn ExportReader>;
+
+impl ExportService<dyn ExportReader> {
+    /// Reads the export's own settings and keeps the read-only port of the wired store.
+    pub fn from_wiring(wiring: Wiring) -> Result<Self, ConfigError> {
+        let config = ExportConfig::from_env()?;
+        tracing::info!(?config, "export function ready");
+        Ok(Self::new(wiring.store, wiring.cursors, config))
+    }
+}
 
 /// Largest body, in bytes, one response may carry before the export stops (see [`ExportConfig::max_bytes`]).
 pub const MAX_BYTES_VAR: &str = rill_function_env::RILL_EXPORT_MAX_BYTES;

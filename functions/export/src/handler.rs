@@ -16,8 +16,9 @@ use lambda_http::http::header::{
 use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::{Request, RequestExt, Response};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use rill_core::{CursorSigner, OrderFilter, Timestamp};
-use rill_http::{CursorKeys, Problem, RouteTable, request};
+use rill_core::{CursorSigner, ExportReader, OrderFilter, Timestamp};
+use rill_entry::CursorKeys;
+use rill_http::{Problem, Routes, request};
 use tokio::time::Instant;
 
 use crate::body::ExportBody;
@@ -26,13 +27,11 @@ use crate::encode::{Continuation, orders_encoder, users_encoder};
 use crate::format::{Format, negotiate};
 use crate::params::{self, ExportQuery};
 use crate::pipeline::{self, ContinuationFn, Export, Limits};
-use crate::sources::{ExportStore, OrderPages, UserPages};
+use crate::routes::Route;
+use crate::sources::{OrderPages, UserPages};
 
-/// The routes of the export function, as API Gateway names them.
-pub const ROUTES: RouteTable =
-    RouteTable::new(&[("GET", "/exports/orders"), ("GET", "/exports/users")]);
-
-/// What the export function needs for every request, built once in `main`.
+/// What the export function needs for every request, built once per process (see
+/// [`crate::config`]).
 pub struct ExportService<S: ?Sized> {
     store: Arc<S>,
     cursors: CursorKeys,
@@ -47,7 +46,7 @@ impl<S: ?Sized> std::fmt::Debug for ExportService<S> {
     }
 }
 
-impl<S: ExportStore + ?Sized + 'static> ExportService<S> {
+impl<S: ExportReader + ?Sized + 'static> ExportService<S> {
     pub fn new(store: Arc<S>, cursors: CursorKeys, config: ExportConfig) -> Self {
         Self {
             store,
@@ -74,9 +73,9 @@ impl<S: ExportStore + ?Sized + 'static> ExportService<S> {
     }
 
     async fn route(&self, request: &Request) -> Result<Response<ExportBody>, Problem> {
-        match ROUTES.resolve(request)? {
-            (_, "/exports/orders") => self.export_orders(request).await,
-            _ => self.export_users(request).await,
+        match Route::resolve(request)? {
+            Route::Orders => self.export_orders(request).await,
+            Route::Users => self.export_users(request).await,
         }
     }
 

@@ -4,13 +4,15 @@
 //! # Shape
 //!
 //! ```text
-//! main.rs ─▶ handler (params, Accept, cursor, first page: 400/406/503 before streaming)
+//! main.rs ─▶ rill-entry ─▶ handler (params, Accept, cursor, first page: 400/406/503 before streaming)
 //!              └─▶ pipeline (prefetch task ─pages─▶ writer task ─64 KiB chunks─▶ ExportBody)
 //!                     └─▶ encode (CSV via the csv crate, NDJSON via serde_json)
 //!          ExportBody ─▶ truncate::TruncateOnFailure ─▶ lambda_runtime ─▶ Runtime API
 //! ```
 //!
-//! * [`handler`] translates HTTP; it dispatches on the REST resource path, never on `uri().path()`.
+//! * [`routes`] are its part of the API; [`handler`] translates HTTP, matching them exhaustively on
+//!   the REST resource path, never on `uri().path()`; [`config`] is what it builds once per process.
+//!   These are the files every function has.
 //! * [`params`] and [`format`] check every parameter and negotiate the format before the first byte.
 //! * [`pipeline`] pages through the store with one page prefetched, in constant memory, and applies
 //!   the size and time limits.
@@ -41,15 +43,34 @@ pub mod format;
 pub mod handler;
 pub mod params;
 pub mod pipeline;
+pub mod routes;
 pub mod sources;
 pub mod truncate;
 
+use std::convert::Infallible;
+
+use lambda_http::{Request, Response};
+use rill_http::Routes;
+
 pub use body::ExportBody;
-pub use config::ExportConfig;
-pub use handler::{ExportService, ROUTES};
+pub use config::{Deps, ExportConfig};
+pub use handler::ExportService;
 pub use pipeline::ExportFailure;
+pub use routes::Route;
+use truncate::TruncateOnFailure;
 
 /// The routes this function serves, `(method, resource path)`, as declared in `openapi/api.yaml`.
-pub fn routes() -> &'static [(&'static str, &'static str)] {
-    ROUTES.routes()
+pub fn routes() -> &'static [rill_http::Route] {
+    Route::TABLE
+}
+
+/// Handles one API Gateway request with a streamed response. Every failure before the first byte
+/// is an HTTP response; one after it ends the process, so the client sees a failed transfer (see
+/// [`truncate`]: lambda_runtime 1.5 would otherwise finish a failed stream as if it were complete).
+pub async fn handler(
+    deps: &Deps,
+    request: Request,
+) -> Result<Response<TruncateOnFailure<ExportBody>>, Infallible> {
+    let response = deps.handle(request).await;
+    Ok(response.map(TruncateOnFailure::ending_the_process))
 }

@@ -1,4 +1,5 @@
-//! The two things an export reads, as [`PageSource`]s over the read-only store ports.
+//! The two things an export reads, as [`PageSource`]s over the read-only store ports
+//! ([`rill_core::ExportReader`] is both).
 
 use std::sync::Arc;
 
@@ -8,10 +9,6 @@ use rill_core::{
 };
 
 use crate::pipeline::PageSource;
-
-/// Everything the export function reads, and nothing it could write with (as in its IAM policy).
-pub trait ExportStore: OrderReader + UserReader {}
-impl<T: OrderReader + UserReader + ?Sized> ExportStore for T {}
 
 /// The orders that match a filter, in the store's order.
 #[derive(Debug)]

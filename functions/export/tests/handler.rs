@@ -15,7 +15,7 @@ use rill_core::{
     DomainError, Order, OrderFilter, OrderId, OrderReader, OrderStatus, Page, PageRequest,
     Timestamp, User, UserId, UserReader,
 };
-use rill_http::CursorKeys;
+use rill_entry::CursorKeys;
 use rill_http::testing::ApiGatewayEvent;
 use rill_store_sqlite::SqliteStore;
 use serde_json::{Value, json};

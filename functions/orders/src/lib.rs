@@ -1,46 +1,30 @@
 //! The orders function: creates orders (idempotently, with `Idempotency-Key`), lists and reads
 //! them, and moves them through their statuses.
 //!
-//! [`routes`] is the function's part of the API, checked against the OpenAPI file by the contract
-//! tests. [`handler`] is what the Lambda runtime calls; [`http_handler`] translates each route to a
-//! use case in `rill_core::orders` and back. `main.rs` builds the [`Deps`] once.
+//! The same files as every function: [`routes`] is its part of the API (checked against the OpenAPI
+//! file by the contract tests), [`config`] what it builds once per process, [`handler`] the
+//! translation of each route to a use case in `rill_core::orders` and back. `main.rs` hands
+//! [`config::deps`] and [`handler()`] to the shared entry point, `rill-entry`.
 
 use std::convert::Infallible;
-use std::fmt;
 
 use lambda_http::{Body, Request, Response};
-use rill_http::{CursorKeys, RouteTable, SharedStore, traced};
+use rill_http::Routes;
 
+pub mod config;
 mod dto;
-pub mod http_handler;
+pub mod handler;
+pub mod routes;
 
-/// The routes this function serves.
-pub const ROUTES: RouteTable = RouteTable::new(&[
-    ("POST", "/orders"),
-    ("GET", "/orders"),
-    ("GET", "/orders/{orderId}"),
-    ("PATCH", "/orders/{orderId}"),
-]);
+pub use config::Deps;
+pub use routes::Route;
 
 /// `(method, resource path)` of every route, as in the OpenAPI file.
-pub fn routes() -> &'static [(&'static str, &'static str)] {
-    ROUTES.routes()
-}
-
-/// What every request needs, built once in `main`.
-#[derive(Clone)]
-pub struct Deps {
-    pub store: SharedStore,
-    pub cursors: CursorKeys,
-}
-
-impl fmt::Debug for Deps {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Deps").finish_non_exhaustive()
-    }
+pub fn routes() -> &'static [rill_http::Route] {
+    Route::TABLE
 }
 
 /// Handles one API Gateway request. Every failure is an HTTP response, so this never errs.
 pub async fn handler(deps: &Deps, request: Request) -> Result<Response<Body>, Infallible> {
-    Ok(traced(request, |request| http_handler::handle(deps, request)).await)
+    rill_http::answer(request, |request| handler::respond(deps, request)).await
 }

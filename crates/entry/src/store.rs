@@ -1,8 +1,9 @@
 //! Opens the store the configuration names, once per process, behind one trait object.
 //!
-//! The functions depend on [`SharedStore`], never on an adapter, so the same binary runs on SQLite
-//! locally and on DynamoDB when deployed. Each use case in `rill-core` still takes only the port it
-//! needs; `dyn FullStore` provides them all.
+//! The functions never name an adapter, so the same binary runs on SQLite locally and on DynamoDB
+//! when deployed. [`SharedStore`] carries every port; each function keeps only the one it uses
+//! ([`rill_core::UserStore`], [`rill_core::OrderStore`], [`rill_core::ExportReader`]), to which a
+//! `SharedStore` converts.
 //!
 //! Each adapter is behind its Cargo feature (`sqlite`, `dynamodb`): a deployed function is built with
 //! DynamoDB only, so its binary carries no SQLite. Asked for a store it was built without, this
@@ -10,14 +11,15 @@
 
 use std::sync::Arc;
 
-use rill_core::{OrderReader, OrderWriter, UserReader, UserWriter};
+use rill_core::{ExportReader, OrderStore, UserStore};
 
 use crate::config::StoreKind;
 use crate::{StoreBackend, StoreConfig};
 
-/// Every storage port. Implemented by each adapter.
-pub trait FullStore: UserReader + UserWriter + OrderReader + OrderWriter {}
-impl<T: UserReader + UserWriter + OrderReader + OrderWriter + ?Sized> FullStore for T {}
+/// Every function's port at once: what each adapter implements, and what the entry point opens
+/// before it knows which function it serves.
+pub trait FullStore: UserStore + OrderStore + ExportReader {}
+impl<T: UserStore + OrderStore + ExportReader + ?Sized> FullStore for T {}
 
 /// The store a function opens in `main` and shares with every request.
 pub type SharedStore = Arc<dyn FullStore>;

@@ -1,7 +1,7 @@
-//! Which store a function uses, read from the environment once in `main`.
+//! Which store a function uses, read from the environment once at start.
 //!
-//! Every variable name is a constant here, so the SAM template, the local gateway and the scripts
-//! name the same things. A bad value fails at start-up with a message that names the variable,
+//! Every variable name is a constant of `rill-function-env`, so the SAM template, the local gateway
+//! and the functions name the same things. A bad value fails at start-up with a message that names the variable,
 //! rather than as a 500 on the first request.
 
 use std::ffi::OsString;

@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use orders::{Deps, handler, routes};
 use rill_core::{NewUser, OrderId, Timestamp, users};
+use rill_entry::{CursorKeys, SharedStore, StoreConfig, open_store};
 use rill_http::testing::{ApiGatewayEvent, Reply, UnavailableStore};
-use rill_http::{CursorKeys, StoreConfig, open_store};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
 struct Api {
     deps: Deps,
+    /// The same store with every port, for setting up what this function cannot write.
+    store: SharedStore,
     _dir: TempDir,
 }
 
@@ -24,10 +26,14 @@ impl Api {
             .await
             .unwrap();
         let deps = Deps {
-            store,
+            store: store.clone(),
             cursors: CursorKeys::fixed(b"orders-handler-test-key".to_vec()),
         };
-        Self { deps, _dir: dir }
+        Self {
+            deps,
+            store,
+            _dir: dir,
+        }
     }
 
     async fn send(&self, event: ApiGatewayEvent) -> Reply {
@@ -38,7 +44,7 @@ impl Api {
     /// Stores a user directly through the use case and returns its id.
     async fn user(&self, email: &str) -> String {
         let input = NewUser::parse(email, "Buyer").unwrap();
-        let user = users::create(&*self.deps.store, input, Timestamp::now())
+        let user = users::create(&*self.store, input, Timestamp::now())
             .await
             .unwrap();
         user.id.to_string()

@@ -10,12 +10,12 @@ use rill_core::{
     OrderId, OrderStatus, Timestamp, UserId, orders,
 };
 use rill_http::{
-    PageQuery, Problem, check_accepts_json, json_response, page_response, parse_if_match,
+    PageQuery, Problem, Routes, check_accepts_json, json_response, page_response, parse_if_match,
     parse_json, request, with_etag,
 };
 
 use crate::dto::{CreateOrder, PatchOrder};
-use crate::{Deps, ROUTES};
+use crate::{Deps, Route};
 
 /// The request header that makes `POST /orders` safe to retry.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
@@ -23,25 +23,16 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 /// request with the same key and body.
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-/// Answers one request.
-pub async fn handle(deps: &Deps, request: Request) -> Response<Body> {
-    respond(deps, &request)
-        .await
-        .unwrap_or_else(|problem| problem.to_response())
-}
-
-async fn respond(deps: &Deps, request: &Request) -> Result<Response<Body>, Problem> {
-    let route = ROUTES.resolve(request)?;
+/// Answers one request: its route, then that route's use case.
+pub async fn respond(deps: &Deps, request: Request) -> Result<Response<Body>, Problem> {
+    let request = &request;
+    let route = Route::resolve(request)?;
     check_accepts_json(request)?;
     match route {
-        ("POST", "/orders") => create(deps, request).await,
-        ("GET", "/orders") => list(deps, request).await,
-        ("GET", "/orders/{orderId}") => get(deps, request).await,
-        ("PATCH", "/orders/{orderId}") => transition(deps, request).await,
-        (method, resource) => {
-            tracing::error!(method, resource, "a declared route has no handler");
-            Err(Problem::internal())
-        }
+        Route::Create => create(deps, request).await,
+        Route::List => list(deps, request).await,
+        Route::Get => get(deps, request).await,
+        Route::Transition => transition(deps, request).await,
     }
 }
 

@@ -6,14 +6,16 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use rill_core::{NewLineItem, NewOrder, Timestamp, UserId, orders};
+use rill_entry::{CursorKeys, SharedStore, StoreConfig, open_store};
 use rill_http::testing::{ApiGatewayEvent, Reply, UnavailableStore};
-use rill_http::{CursorKeys, StoreConfig, open_store};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use users::{Deps, handler, routes};
 
 struct Api {
     deps: Deps,
+    /// The same store with every port, for setting up what this function cannot write.
+    store: SharedStore,
     _dir: TempDir,
 }
 
@@ -24,10 +26,14 @@ impl Api {
             .await
             .unwrap();
         let deps = Deps {
-            store,
+            store: store.clone(),
             cursors: CursorKeys::fixed(b"users-handler-test-key".to_vec()),
         };
-        Self { deps, _dir: dir }
+        Self {
+            deps,
+            store,
+            _dir: dir,
+        }
     }
 
     async fn send(&self, event: ApiGatewayEvent) -> Reply {
@@ -58,7 +64,7 @@ impl Api {
             }],
         )
         .unwrap();
-        let outcome = orders::create(&*self.deps.store, input, None, Timestamp::now())
+        let outcome = orders::create(&*self.store, input, None, Timestamp::now())
             .await
             .unwrap();
         serde_json::to_value(outcome.order()).unwrap()

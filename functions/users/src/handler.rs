@@ -8,36 +8,27 @@ use lambda_http::http::header::{IF_MATCH, LOCATION};
 use lambda_http::{Body, Request, Response};
 use rill_core::{NewUser, Timestamp, UserId, UserPatch, users};
 use rill_http::{
-    PageQuery, Problem, check_accepts_json, json_response, page_response, parse_if_match,
+    PageQuery, Problem, Routes, check_accepts_json, json_response, page_response, parse_if_match,
     parse_json, request, with_etag,
 };
 
 use crate::dto::{CreateUser, PatchUser};
-use crate::{Deps, ROUTES};
+use crate::{Deps, Route};
 
-/// Answers one request.
-pub async fn handle(deps: &Deps, request: Request) -> Response<Body> {
-    respond(deps, &request)
-        .await
-        .unwrap_or_else(|problem| problem.to_response())
-}
-
-async fn respond(deps: &Deps, request: &Request) -> Result<Response<Body>, Problem> {
-    let route = ROUTES.resolve(request)?;
-    if route.0 != "DELETE" {
+/// Answers one request: its route, then that route's use case.
+pub async fn respond(deps: &Deps, request: Request) -> Result<Response<Body>, Problem> {
+    let request = &request;
+    let route = Route::resolve(request)?;
+    if route != Route::Delete {
         check_accepts_json(request)?;
     }
     match route {
-        ("POST", "/users") => create(deps, request).await,
-        ("GET", "/users") => list(deps, request).await,
-        ("GET", "/users/{userId}") => get(deps, request).await,
-        ("PATCH", "/users/{userId}") => update(deps, request).await,
-        ("DELETE", "/users/{userId}") => delete(deps, request).await,
-        ("GET", "/users/{userId}/orders") => list_orders(deps, request).await,
-        (method, resource) => {
-            tracing::error!(method, resource, "a declared route has no handler");
-            Err(Problem::internal())
-        }
+        Route::Create => create(deps, request).await,
+        Route::List => list(deps, request).await,
+        Route::Get => get(deps, request).await,
+        Route::Update => update(deps, request).await,
+        Route::Delete => delete(deps, request).await,
+        Route::ListOrders => list_orders(deps, request).await,
     }
 }
 

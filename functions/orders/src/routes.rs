@@ -1,0 +1,13 @@
+//! The orders function's routes, one variant each. [`crate::handler`] matches them exhaustively, so
+//! a route declared here without a handler does not compile; the contract tests check this list
+//! against the routes `openapi/api.yaml` sends to the function.
+
+rill_http::routes! {
+    /// A route of the orders function.
+    pub enum Route {
+        Create = ("POST", "/orders"),
+        List = ("GET", "/orders"),
+        Get = ("GET", "/orders/{orderId}"),
+        Transition = ("PATCH", "/orders/{orderId}"),
+    }
+}
