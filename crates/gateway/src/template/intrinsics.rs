@@ -384,124 +384,17 @@ impl<'t> Evaluator<'t> {
         )))
     }
 
+    /// Evaluates the intrinsic function `name` applied to `argument`.
     fn function(&self, name: &str, argument: &Value) -> Result<Value, EvalError> {
         match name {
-            "Ref" => {
-                let target = argument.as_str().ok_or_else(|| {
-                    EvalError::Invalid(format!("Ref takes a name, found {argument}"))
-                })?;
-                self.reference(target)
-            }
-            "Fn::GetAtt" => {
-                let (resource, attribute) = match argument {
-                    Value::String(s) => s
-                        .split_once('.')
-                        .map(|(r, a)| (r.to_owned(), a.to_owned()))
-                        .ok_or_else(|| {
-                            EvalError::Invalid(format!("Fn::GetAtt `{s}` lacks an attribute"))
-                        })?,
-                    Value::Array(parts) if parts.len() == 2 => {
-                        (self.eval_string(&parts[0])?, self.eval_string(&parts[1])?)
-                    }
-                    other => {
-                        return Err(EvalError::Invalid(format!(
-                            "Fn::GetAtt takes [resource, attribute], found {other}"
-                        )));
-                    }
-                };
-                self.attribute(&resource, &attribute).map(Value::String)
-            }
+            "Ref" => self.ref_function(argument),
+            "Fn::GetAtt" => self.get_att(argument),
             "Fn::Sub" => self.sub(argument).map(Value::String),
-            "Fn::Join" => {
-                let [delimiter, items] = pair(argument, "Fn::Join")?;
-                let delimiter = self.eval_string(delimiter)?;
-                let items = self.eval_list(items)?;
-                let parts = items
-                    .iter()
-                    .map(|item| {
-                        scalar_string(item).ok_or_else(|| {
-                            EvalError::Invalid(format!("Fn::Join item {item} is not a string"))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(Value::String(parts.join(&delimiter)))
-            }
-            "Fn::Select" => {
-                let [index, items] = pair(argument, "Fn::Select")?;
-                let index = self.eval(index)?;
-                let index = match &index {
-                    Value::Number(n) => n.as_u64(),
-                    Value::String(s) => s.parse().ok(),
-                    _ => None,
-                }
-                .ok_or_else(|| {
-                    EvalError::Invalid(format!("Fn::Select index {index} is not a number"))
-                })?;
-                let items = self.eval_list(items)?;
-                usize::try_from(index)
-                    .ok()
-                    .and_then(|i| items.get(i).cloned())
-                    .ok_or_else(|| {
-                        EvalError::Invalid(format!("Fn::Select index {index} is out of range"))
-                    })
-            }
-            "Fn::Split" => {
-                let [delimiter, source] = pair(argument, "Fn::Split")?;
-                let delimiter = self.eval_string(delimiter)?;
-                let source = self.eval_string(source)?;
-                if delimiter.is_empty() {
-                    return Err(EvalError::Invalid(
-                        "Fn::Split delimiter is empty".to_owned(),
-                    ));
-                }
-                Ok(Value::Array(
-                    source
-                        .split(&delimiter)
-                        .map(|s| Value::String(s.to_owned()))
-                        .collect(),
-                ))
-            }
-            "Fn::If" => {
-                let items = argument
-                    .as_array()
-                    .filter(|a| a.len() == 3)
-                    .ok_or_else(|| {
-                        EvalError::Invalid(format!(
-                            "Fn::If takes [condition, then, else], found {argument}"
-                        ))
-                    })?;
-                let condition = items[0].as_str().ok_or_else(|| {
-                    EvalError::Invalid("Fn::If condition must be a name".to_owned())
-                })?;
-                if self.condition(condition)? {
-                    self.eval(&items[1])
-                } else {
-                    self.eval(&items[2])
-                }
-            }
-            "Fn::FindInMap" => {
-                let items = argument
-                    .as_array()
-                    .filter(|a| a.len() == 3)
-                    .ok_or_else(|| {
-                        EvalError::Invalid(format!(
-                            "Fn::FindInMap takes [map, key, key], found {argument}"
-                        ))
-                    })?;
-                let map = self.eval_string(&items[0])?;
-                let top = self.eval_string(&items[1])?;
-                let second = self.eval_string(&items[2])?;
-                self.mappings
-                    .get(&map)
-                    .and_then(|m| m.get(&top))
-                    .and_then(|m| m.get(&second))
-                    .cloned()
-                    .ok_or_else(|| {
-                        EvalError::Invalid(format!(
-                            "Fn::FindInMap found nothing at {map}.{top}.{second}"
-                        ))
-                    })
-            }
+            "Fn::Join" => self.join(argument),
+            "Fn::Select" => self.select(argument),
+            "Fn::Split" => self.split(argument),
+            "Fn::If" => self.if_function(argument),
+            "Fn::FindInMap" => self.find_in_map(argument),
             "Fn::Base64" => {
                 let text = self.eval_string(argument)?;
                 Ok(Value::String(
@@ -535,6 +428,131 @@ impl<'t> Evaluator<'t> {
                 "{other} is not evaluated locally"
             ))),
         }
+    }
+
+    /// `Ref`: a parameter, a pseudo parameter or a resource.
+    fn ref_function(&self, argument: &Value) -> Result<Value, EvalError> {
+        let target = argument
+            .as_str()
+            .ok_or_else(|| EvalError::Invalid(format!("Ref takes a name, found {argument}")))?;
+        self.reference(target)
+    }
+
+    /// `Fn::GetAtt`: `Resource.Attribute` or `[resource, attribute]`.
+    fn get_att(&self, argument: &Value) -> Result<Value, EvalError> {
+        let (resource, attribute) = match argument {
+            Value::String(s) => s
+                .split_once('.')
+                .map(|(r, a)| (r.to_owned(), a.to_owned()))
+                .ok_or_else(|| {
+                    EvalError::Invalid(format!("Fn::GetAtt `{s}` lacks an attribute"))
+                })?,
+            Value::Array(parts) if parts.len() == 2 => {
+                (self.eval_string(&parts[0])?, self.eval_string(&parts[1])?)
+            }
+            other => {
+                return Err(EvalError::Invalid(format!(
+                    "Fn::GetAtt takes [resource, attribute], found {other}"
+                )));
+            }
+        };
+        self.attribute(&resource, &attribute).map(Value::String)
+    }
+
+    /// `Fn::Join`: `[delimiter, [items]]`.
+    fn join(&self, argument: &Value) -> Result<Value, EvalError> {
+        let [delimiter, items] = pair(argument, "Fn::Join")?;
+        let delimiter = self.eval_string(delimiter)?;
+        let items = self.eval_list(items)?;
+        let parts = items
+            .iter()
+            .map(|item| {
+                scalar_string(item).ok_or_else(|| {
+                    EvalError::Invalid(format!("Fn::Join item {item} is not a string"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Value::String(parts.join(&delimiter)))
+    }
+
+    /// `Fn::Select`: `[index, [items]]`.
+    fn select(&self, argument: &Value) -> Result<Value, EvalError> {
+        let [index, items] = pair(argument, "Fn::Select")?;
+        let index = self.eval(index)?;
+        let index = match &index {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| EvalError::Invalid(format!("Fn::Select index {index} is not a number")))?;
+        let items = self.eval_list(items)?;
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| items.get(i).cloned())
+            .ok_or_else(|| EvalError::Invalid(format!("Fn::Select index {index} is out of range")))
+    }
+
+    /// `Fn::Split`: `[delimiter, source]`.
+    fn split(&self, argument: &Value) -> Result<Value, EvalError> {
+        let [delimiter, source] = pair(argument, "Fn::Split")?;
+        let delimiter = self.eval_string(delimiter)?;
+        let source = self.eval_string(source)?;
+        if delimiter.is_empty() {
+            return Err(EvalError::Invalid(
+                "Fn::Split delimiter is empty".to_owned(),
+            ));
+        }
+        Ok(Value::Array(
+            source
+                .split(&delimiter)
+                .map(|s| Value::String(s.to_owned()))
+                .collect(),
+        ))
+    }
+
+    /// `Fn::If`: `[condition, then, else]`.
+    fn if_function(&self, argument: &Value) -> Result<Value, EvalError> {
+        let items = argument
+            .as_array()
+            .filter(|a| a.len() == 3)
+            .ok_or_else(|| {
+                EvalError::Invalid(format!(
+                    "Fn::If takes [condition, then, else], found {argument}"
+                ))
+            })?;
+        let condition = items[0]
+            .as_str()
+            .ok_or_else(|| EvalError::Invalid("Fn::If condition must be a name".to_owned()))?;
+        if self.condition(condition)? {
+            self.eval(&items[1])
+        } else {
+            self.eval(&items[2])
+        }
+    }
+
+    /// `Fn::FindInMap`: `[map, top-level key, second-level key]`.
+    fn find_in_map(&self, argument: &Value) -> Result<Value, EvalError> {
+        let items = argument
+            .as_array()
+            .filter(|a| a.len() == 3)
+            .ok_or_else(|| {
+                EvalError::Invalid(format!(
+                    "Fn::FindInMap takes [map, key, key], found {argument}"
+                ))
+            })?;
+        let map = self.eval_string(&items[0])?;
+        let top = self.eval_string(&items[1])?;
+        let second = self.eval_string(&items[2])?;
+        self.mappings
+            .get(&map)
+            .and_then(|m| m.get(&top))
+            .and_then(|m| m.get(&second))
+            .cloned()
+            .ok_or_else(|| {
+                EvalError::Invalid(format!(
+                    "Fn::FindInMap found nothing at {map}.{top}.{second}"
+                ))
+            })
     }
 
     fn eval_list(&self, value: &Value) -> Result<Vec<Value>, EvalError> {
