@@ -9,8 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::integration::StreamLimits;
-use crate::sigv4::LocalCredentials;
+use crate::credentials::LocalCredentials;
 
 /// Where the functions keep their data locally.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,4 +121,51 @@ impl Settings {
             stream_limits: StreamLimits::default(),
         }
     }
+}
+
+/// The limits on one streamed response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// How long a stream may last from its first byte.
+    pub max_duration: Duration,
+    /// How long a stream may send nothing to the client.
+    pub idle_timeout: Duration,
+    /// The bandwidth limit, when it is emulated.
+    pub bandwidth: Option<Bandwidth>,
+}
+
+impl StreamLimits {
+    /// "You can stream your response for up to 15 minutes."
+    pub const MAX_DURATION: Duration = Duration::from_secs(15 * 60);
+    /// The idle timeout of a Regional (or private) endpoint: 5 minutes.
+    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+}
+
+impl Default for StreamLimits {
+    /// AWS's duration and idle limits; no bandwidth limit.
+    fn default() -> Self {
+        Self {
+            max_duration: Self::MAX_DURATION,
+            idle_timeout: Self::IDLE_TIMEOUT,
+            bandwidth: None,
+        }
+    }
+}
+
+/// A bandwidth limit: the first bytes go as fast as they can, the rest at a fixed rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bandwidth {
+    /// Bytes sent without restriction.
+    pub unthrottled_bytes: u64,
+    /// The rate after them, in bytes per second.
+    pub bytes_per_second: u64,
+}
+
+impl Bandwidth {
+    /// API Gateway's: 10 MB unrestricted, then 2 MB/s (MB taken as 10^6 bytes, the stricter
+    /// reading).
+    pub const AWS: Bandwidth = Bandwidth {
+        unthrottled_bytes: 10_000_000,
+        bytes_per_second: 2_000_000,
+    };
 }

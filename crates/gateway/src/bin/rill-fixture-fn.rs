@@ -26,7 +26,7 @@ const ERROR_TYPE: &str = "Lambda-Runtime-Function-Error-Type";
 const ERROR_BODY: &str = "Lambda-Runtime-Function-Error-Body";
 const DELIMITER: [u8; 8] = [0; 8];
 
-struct RuntimeApi {
+struct RuntimeApiClient {
     client: Client<HttpConnector, RequestBody>,
     base: String,
 }
@@ -37,7 +37,7 @@ struct Next {
     event: Value,
 }
 
-impl RuntimeApi {
+impl RuntimeApiClient {
     fn from_env() -> Self {
         let address =
             std::env::var("AWS_LAMBDA_RUNTIME_API").expect("AWS_LAMBDA_RUNTIME_API is set");
@@ -177,7 +177,7 @@ fn proxy(status: u16, body: &str) -> Vec<u8> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let api = RuntimeApi::from_env();
+    let api = RuntimeApiClient::from_env();
     init(&api).await;
     loop {
         let next = api.next().await;
@@ -186,7 +186,7 @@ async fn main() {
     }
 }
 
-async fn init(api: &RuntimeApi) {
+async fn init(api: &RuntimeApiClient) {
     match std::env::var("FIXTURE_INIT").as_deref() {
         Ok("crash") => {
             eprintln!("fixture: crashing during init");
@@ -243,7 +243,7 @@ async fn init(api: &RuntimeApi) {
 ///
 /// Every `stream*` behaviour that ends its stream first writes `tail` more 64 KiB chunks (default
 /// 0), more than the gateway buffers, to show that the gateway keeps reading.
-async fn handle(api: &RuntimeApi, next: Next) {
+async fn handle(api: &RuntimeApiClient, next: Next) {
     let Next {
         request_id,
         headers,
@@ -349,7 +349,7 @@ async fn handle(api: &RuntimeApi, next: Next) {
     }
 }
 
-async fn handle_stream(api: &RuntimeApi, request_id: &str, event: &Value, behaviour: &str) {
+async fn handle_stream(api: &RuntimeApiClient, request_id: &str, event: &Value, behaviour: &str) {
     let (mut sender, answer) = api.stream(request_id);
     let prelude = json!({"statusCode": 200, "headers": {"content-type": "application/x-ndjson"}, "cookies": []})
         .to_string();

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{Diagnostics, read_yaml};
+use super::diagnostics::{Diagnostics, read_yaml};
 use crate::settings::Settings;
 use crate::template::intrinsics::Evaluator;
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::Diagnostics;
+use super::diagnostics::Diagnostics;
 use super::env_vars::EnvOverrides;
 use crate::settings::{SQLITE_FILE_NAME, Settings, StoreKind};
 use crate::template::intrinsics::{EvalError, Evaluator};

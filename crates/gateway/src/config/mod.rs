@@ -12,10 +12,11 @@
 
 mod api;
 mod authorization;
+mod diagnostics;
 mod env_vars;
 mod functions;
-mod integration;
 mod media_types;
+mod proxy_integration;
 mod routes;
 
 use std::collections::BTreeMap;
@@ -24,20 +25,23 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+pub use diagnostics::ConfigError;
 pub use env_vars::{EnvOverrides, EnvOverridesError};
 pub use functions::{
     DEFAULT_FUNCTION_TIMEOUT, DEFAULT_MEMORY_MB, FunctionSpec, LOCAL_CURSOR_KEY, RILL_CURSOR_KEY,
     RILL_SQLITE_PATH, RILL_STORE, sqlite_path, store_environment,
 };
-pub use integration::{DEFAULT_TIMEOUT as DEFAULT_INTEGRATION_TIMEOUT, Integration, TransferMode};
 pub use media_types::media_type_matches;
+pub use proxy_integration::{
+    DEFAULT_TIMEOUT as DEFAULT_INTEGRATION_TIMEOUT, Integration, TransferMode,
+};
 pub use routes::{Authorization, ResourcePathError, Route, RouteMatch, RouteMethod, RouteTable};
 
 use crate::response::GatewayResponses;
 use crate::settings::Settings;
 use crate::template::intrinsics::{Evaluator, PseudoParameters};
-use crate::template::yaml;
 use crate::validation::{OPERATION_KEYS, RequestValidator, operation_pointer};
+use diagnostics::{Diagnostics, invalid};
 
 /// The API to serve.
 #[derive(Debug)]
@@ -62,56 +66,10 @@ pub struct ApiConfig {
     pub warnings: Vec<String>,
 }
 
-/// Why the API cannot be served.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// A file cannot be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file is not valid YAML or JSON.
-    #[error("{path}: {source}")]
-    Syntax {
-        path: String,
-        #[source]
-        source: yaml::YamlError,
-    },
-    /// The `--env-vars` file is unusable.
-    #[error(transparent)]
-    EnvVars(#[from] EnvOverridesError),
-    /// The template has errors; each line names the resource or path.
-    #[error("{}", invalid_message(.path, .errors, .warnings))]
-    Invalid {
-        path: String,
-        errors: Vec<String>,
-        warnings: Vec<String>,
-    },
-}
-
-/// Collected errors and warnings.
-#[derive(Debug, Default)]
-pub(crate) struct Diagnostics {
-    errors: Vec<String>,
-    warnings: Vec<String>,
-}
-
-impl Diagnostics {
-    pub(crate) fn error(&mut self, message: String) {
-        self.errors.push(message);
-    }
-
-    pub(crate) fn warn(&mut self, message: String) {
-        self.warnings.push(message);
-    }
-}
-
 /// Reads the template named in `settings` and everything it refers to.
 pub fn load(settings: &Settings) -> Result<ApiConfig, ConfigError> {
     let template_path = settings.template.clone();
-    let template = read_yaml(&template_path)?.0;
+    let template = diagnostics::read_yaml(&template_path)?.0;
     let overrides = match &settings.env_vars {
         Some(path) => EnvOverrides::load(path)?,
         None => EnvOverrides::default(),
@@ -182,11 +140,10 @@ pub fn load(settings: &Settings) -> Result<ApiConfig, ConfigError> {
             RouteTable::default()
         }
     };
-    if !diagnostics.errors.is_empty() {
+    if diagnostics.has_errors() {
         return Err(invalid(&template_path, diagnostics));
     }
-    let mut warnings = diagnostics.warnings;
-    warnings.dedup();
+    let warnings = diagnostics.into_warnings();
     Ok(ApiConfig {
         template_path,
         api_id: api_id(&api.logical_id),
@@ -200,38 +157,6 @@ pub fn load(settings: &Settings) -> Result<ApiConfig, ConfigError> {
         binary_media_types: api.binary_media_types,
         gateway_responses,
         warnings,
-    })
-}
-
-fn invalid(path: &Path, diagnostics: Diagnostics) -> ConfigError {
-    ConfigError::Invalid {
-        path: path.display().to_string(),
-        errors: diagnostics.errors,
-        warnings: diagnostics.warnings,
-    }
-}
-
-fn invalid_message(path: &str, errors: &[String], warnings: &[String]) -> String {
-    let mut message = format!(
-        "{path} has {} configuration error(s):\n  - {}",
-        errors.len(),
-        errors.join("\n  - ")
-    );
-    if !warnings.is_empty() {
-        message.push_str(&format!("\nwarnings:\n  - {}", warnings.join("\n  - ")));
-    }
-    message
-}
-
-/// Reads a YAML or JSON file; returns the value and the number of short-form tags it used.
-pub(crate) fn read_yaml(path: &Path) -> Result<(Value, usize), ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
-    yaml::parse_counting_short_forms(&text).map_err(|source| ConfigError::Syntax {
-        path: path.display().to_string(),
-        source,
     })
 }
 
@@ -288,8 +213,8 @@ fn read_routes(
                 ));
                 continue;
             };
-            match integration::parse(integration, functions) {
-                Ok(integration::Parsed::Lambda(integration, warnings)) => {
+            match proxy_integration::parse(integration, functions) {
+                Ok(proxy_integration::Parsed::Lambda(integration, warnings)) => {
                     for warning in warnings {
                         diagnostics.warn(format!("{label}: {warning}"));
                     }
@@ -303,7 +228,7 @@ fn read_routes(
                         validator: Arc::new(validator),
                     });
                 }
-                Ok(integration::Parsed::Unsupported(reason)) => {
+                Ok(proxy_integration::Parsed::Unsupported(reason)) => {
                     diagnostics.warn(format!("{label}: {reason}; not served"));
                 }
                 Err(reason) => diagnostics.error(format!("{label}: {reason}")),

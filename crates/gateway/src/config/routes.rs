@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use http::Method;
 
-use super::Integration;
+use super::proxy_integration::Integration;
 use crate::request::decode;
 use crate::validation::RequestValidator;
 

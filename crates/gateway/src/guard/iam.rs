@@ -9,7 +9,7 @@
 
 use std::time::SystemTime;
 
-use super::RequestGuard;
+use super::request_guard::RequestGuard;
 use crate::config::{Authorization, Route};
 use crate::request::{CallerIdentity, RoutedRequest};
 use crate::response::GatewayResponse;

@@ -3,7 +3,7 @@
 //! `BAD_REQUEST_BODY` when it fails. The refusal is rendered like every gateway response, through
 //! the definition's `x-amazon-apigateway-gateway-responses` (see `response`).
 
-use super::RequestGuard;
+use super::request_guard::RequestGuard;
 use crate::config::Route;
 use crate::request::{CallerIdentity, RoutedRequest};
 use crate::response::GatewayResponse;

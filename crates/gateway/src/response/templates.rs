@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use serde_json::Value;
 
-use super::GatewayResponse;
+use super::catalogue::GatewayResponse;
 use crate::request::RoutedRequest;
 use crate::validation::SpecError;
 

@@ -39,9 +39,8 @@
 //!    this gateway's region and the request's date.
 //! 6. A known access key id, a matching signature, and the configured session token (if any).
 
+mod auth_error;
 mod canonical;
-mod credentials;
-mod error;
 mod parse;
 mod timestamp;
 
@@ -49,8 +48,8 @@ use std::time::SystemTime;
 
 use subtle::ConstantTimeEq;
 
-pub use credentials::{LocalCredentials, LocalIdentity, VerifiedCaller};
-pub use error::{AuthError, AuthErrorKind};
+pub use crate::credentials::{LocalCredentials, LocalIdentity, VerifiedCaller};
+pub use auth_error::{AuthError, AuthErrorKind};
 
 use crate::request::Query;
 use canonical::{CanonicalInput, canonical_request, sha256_hex};

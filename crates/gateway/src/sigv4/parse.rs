@@ -8,7 +8,7 @@
 
 use http::HeaderMap;
 
-use super::error::{AuthError, AuthErrorKind};
+use super::auth_error::{AuthError, AuthErrorKind};
 use super::timestamp::RequestTime;
 use crate::request::QueryParameter;
 

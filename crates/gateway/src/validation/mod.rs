@@ -26,7 +26,7 @@
 //! [`OperationValidators`] compiles every operation of a definition at once, for checking
 //! validation on its own.
 
-mod error;
+mod failures;
 mod messages;
 mod schema;
 mod spec;
@@ -35,7 +35,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-pub use error::{SpecError, ValidationFailure};
+pub use failures::{SpecError, ValidationFailure};
 pub use schema::NullableKeyword;
 pub use spec::{OPERATION_KEYS, operation_pointer};
 

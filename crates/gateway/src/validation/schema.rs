@@ -19,7 +19,7 @@
 
 use serde_json::{Map, Value};
 
-use super::error::SpecError;
+use super::failures::SpecError;
 
 /// How `nullable: true` is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

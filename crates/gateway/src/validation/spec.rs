@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use super::error::SpecError;
+use super::failures::SpecError;
 
 /// The keys of an OpenAPI path item that are operations API Gateway imports: its HTTP methods,
 /// and `x-amazon-apigateway-any-method` for `ANY`.

@@ -14,6 +14,7 @@
 //! to fresh instances of the new binary while invocations in flight finish on the old ones. When it
 //! fails, cargo's errors are on the terminal, the log says so, and the old binary keeps serving.
 
+mod watch_error;
 pub mod workspace;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,33 +27,11 @@ use tokio::sync::mpsc;
 use crate::config::ApiConfig;
 use crate::server::GatewayHandle;
 use crate::settings::Settings;
+pub use watch_error::WatchError;
 use workspace::{BinarySources, WorkspaceGraph};
 
 /// How long the sources must stay quiet before a build starts.
 pub const DEBOUNCE: Duration = Duration::from_millis(300);
-
-/// Why `--watch` cannot start.
-#[derive(Debug, thiserror::Error)]
-pub enum WatchError {
-    /// `cargo metadata` failed or said something unexpected.
-    #[error("--watch needs the cargo workspace of the functions: {0}")]
-    Metadata(String),
-    /// `--bin-dir` is not a cargo profile directory, so a build would not land there.
-    #[error(
-        "--watch builds into --bin-dir, so it must be a cargo profile directory (.../debug or \
-         .../release), not {0}"
-    )]
-    NotAProfileDirectory(PathBuf),
-    /// The file watcher could not be set up.
-    #[error("cannot watch {path}: {source}")]
-    Notify {
-        /// The directory.
-        path: PathBuf,
-        /// What the watcher said.
-        #[source]
-        source: notify::Error,
-    },
-}
 
 /// The cargo profile `--bin-dir` belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::WatchError;
+use super::watch_error::WatchError;
 
 /// A package of the workspace, or a path dependency of one.
 #[derive(Debug, Clone, PartialEq, Eq)]
