@@ -156,7 +156,7 @@ where
             match &result {
                 Ok(outcome) => tracing::info!(?outcome, elapsed_ms, "export ended"),
                 Err(failure) => tracing::error!(
-                    error = %ErrorChain(failure),
+                    error = %rill_http::problem::error_chain(failure),
                     elapsed_ms,
                     "export failed; the transfer will be cut short"
                 ),
@@ -166,21 +166,6 @@ where
         .instrument(span),
     );
     ExportBody::streaming(data_rx, outcome_rx)
-}
-
-/// An error and its sources, `outer: inner: root`, for the logs.
-struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(error) = source {
-            write!(f, ": {error}")?;
-            source = error.source();
-        }
-        Ok(())
-    }
 }
 
 /// A page the prefetch task read, and where it was read from.
