@@ -25,6 +25,7 @@ mod order_item;
 mod orders;
 mod paging;
 mod position;
+mod replace;
 mod schema;
 mod transact;
 mod user_item;

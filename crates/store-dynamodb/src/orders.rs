@@ -13,7 +13,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
     ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
@@ -22,18 +21,18 @@ use rill_core::{
     OrderReader, OrderWriter, Page, PageRequest,
 };
 
-use crate::attributes::{Item, get_s, key_text, n, s, with_write_token};
+use crate::attributes::{Item, get_s, key_text, n, s};
 use crate::error::{corrupt_item, sdk_failure, unbuildable};
 use crate::idempotency_item::{
     IdempotencyRecord, epoch_seconds_floor, record_from_item, record_item,
 };
 use crate::order_item::{
-    CREATED_AT, MAX_CREATED_MILLIS, STATUS, VERSION, created_bound, order_from_item, order_item,
+    CREATED_AT, MAX_CREATED_MILLIS, STATUS, created_bound, order_from_item, order_item,
 };
 use crate::paging::{Batch, FilledPage, Listing, fill_page};
 use crate::position::invalid_cursor;
 use crate::schema::{BY_USER_INDEX, CREATED_KEY, EXPIRES_AT, PK, USER_ID};
-use crate::transact::{MAX_CONFLICT_ATTEMPTS, Transacted, contention_pause};
+use crate::transact::Transacted;
 use crate::user_item::user_pk;
 use crate::{DynamoError, DynamoStore, position};
 
@@ -405,47 +404,8 @@ impl OrderWriter for DynamoStore {
         let Some(previous) = order.version.checked_sub(1) else {
             return Err(DomainError::PreconditionFailed);
         };
-        // Two clients can move an order to the same status in the same millisecond.
-        let item = with_write_token(order_item(order)?);
-        for attempt in 0..MAX_CONFLICT_ATTEMPTS {
-            let result = self
-                .client()
-                .await
-                .put_item()
-                .table_name(&self.tables.orders)
-                .set_item(Some(item.clone()))
-                .condition_expression("#version = :previous")
-                .expression_attribute_names("#version", VERSION)
-                .expression_attribute_values(":previous", n(previous))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .send()
-                .await;
-            let error = match result {
-                Ok(_) => return Ok(()),
-                Err(error) => error,
-            };
-            match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
-                    return match &failed.item {
-                        // The SDK retried a put that had already been applied: the item, token
-                        // included, is ours.
-                        Some(old) if *old == item => Ok(()),
-                        Some(_) => Err(DomainError::PreconditionFailed),
-                        None => Err(DomainError::NotFound { entity: "order" }),
-                    };
-                }
-                Some(PutItemError::TransactionConflictException(_)) => {
-                    contention_pause(attempt).await;
-                }
-                _ => return Err(sdk_failure("PutItem", error)),
-            }
-        }
-        Err(DynamoError::Contention {
-            operation: "PutItem",
-        }
-        .into())
+        self.replace_if_version(&self.tables.orders, order_item(order)?, previous, "order")
+            .await
     }
 }
 

@@ -6,17 +6,16 @@
 //! that owns the user's current version.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
     Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use rill_core::{DomainError, Page, PageRequest, User, UserId, UserReader, UserWriter};
 
-use crate::attributes::{Item, get_n, get_s, key_text, n, s, with_write_token};
+use crate::attributes::{Item, get_n, get_s, key_text, n, s};
 use crate::error::{corrupt_item, sdk_failure, unbuildable};
 use crate::paging::{Batch, Listing, fill_page};
 use crate::schema::{PK, USER_ID};
-use crate::transact::{MAX_CONFLICT_ATTEMPTS, Transacted, contention_pause};
+use crate::transact::Transacted;
 use crate::user_item::{
     EMAIL_KEY, KIND, KIND_USER, VERSION, claim_item, claim_pk, user_from_item, user_item, user_pk,
 };
@@ -126,46 +125,8 @@ impl DynamoStore {
 
     /// Replaces a user whose email key did not change: a single conditional put.
     async fn replace_user(&self, user: &User, previous: u64) -> Result<(), DomainError> {
-        // Two clients can rename a user to the same name in the same millisecond.
-        let item = with_write_token(user_item(user));
-        for attempt in 0..MAX_CONFLICT_ATTEMPTS {
-            let result = self
-                .client()
-                .await
-                .put_item()
-                .table_name(self.users_table())
-                .set_item(Some(item.clone()))
-                .condition_expression("#version = :previous")
-                .expression_attribute_names("#version", VERSION)
-                .expression_attribute_values(":previous", n(previous))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .send()
-                .await;
-            let error = match result {
-                Ok(_) => return Ok(()),
-                Err(error) => error,
-            };
-            match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
-                    // The SDK retried a put that had already been applied: the item, token
-                    // included, is ours.
-                    if failed.item.as_ref() == Some(&item) {
-                        return Ok(());
-                    }
-                    return Err(self.lost_version_race(failed.item.clone()));
-                }
-                Some(PutItemError::TransactionConflictException(_)) => {
-                    contention_pause(attempt).await;
-                }
-                _ => return Err(sdk_failure("PutItem", error)),
-            }
-        }
-        Err(DynamoError::Contention {
-            operation: "PutItem",
-        }
-        .into())
+        self.replace_if_version(self.users_table(), user_item(user), previous, "user")
+            .await
     }
 }
 
