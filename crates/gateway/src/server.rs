@@ -28,12 +28,12 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
-use crate::config::{ApiConfig, RouteMatch};
+use crate::config::{ApiConfig, Route, RouteMatch};
 use crate::event::{self, EventInput};
 use crate::guard::{RequestGuard, ValidationGuard, run_guards};
 use crate::integration::{self, GatewayBody, ResponseContext, StreamLimits};
 use crate::lambda::{Functions, InstanceContext, InvokeRequest, LogSink, StdoutSink};
-use crate::request::{Query, RoutedRequest};
+use crate::request::{CallerIdentity, Query, RoutedRequest};
 use crate::request_limits;
 use crate::response::{GatewayResponse, ResponseScope};
 use crate::settings::Settings;
@@ -269,59 +269,29 @@ impl State {
         .await
     }
 
+    /// One request, in API Gateway's order: route, guards, then the invocation.
     async fn respond(
         &self,
         request: Request<Incoming>,
         peer: SocketAddr,
         request_id: &str,
     ) -> Response<GatewayBody> {
-        let config = &self.config;
-        let scope = ResponseScope {
-            templates: &config.gateway_responses,
+        let arrival = Arrival {
+            started: tokio::time::Instant::now(),
+            received_at: time::OffsetDateTime::now_utc(),
+            peer,
             request_id,
-            stage: &config.stage,
+        };
+        let scope = ResponseScope {
+            templates: &self.config.gateway_responses,
+            request_id,
+            stage: &self.config.stage,
             request: None,
         };
-        let gateway = |response: GatewayResponse| response.into_response(&scope);
-        let started = tokio::time::Instant::now();
-        let received_at = time::OffsetDateTime::now_utc();
-
-        if let Err(response) = request_limits::check(request.uri(), request.headers()) {
-            return gateway(response);
-        }
-        let Some(path) = strip_stage(request.uri().path(), &config.stage) else {
-            return gateway(GatewayResponse::missing_authentication_token());
+        let (route, request) = match self.route(request).await {
+            Ok(routed) => routed,
+            Err(response) => return response.into_response(&scope),
         };
-        let path = path.to_owned();
-        let Some(RouteMatch {
-            route,
-            path_parameters,
-        }) = config.routes.find(request.method(), &path)
-        else {
-            return gateway(GatewayResponse::missing_authentication_token());
-        };
-        let span = tracing::Span::current();
-        span.record(
-            "route",
-            tracing::field::display(format_args!("{} {}", route.method, route.resource_path)),
-        );
-        span.record("function", route.integration.function.as_str());
-
-        let (parts, body) = request.into_parts();
-        let body = match read_body(&parts.headers, body).await {
-            Ok(body) => body,
-            Err(response) => return gateway(response),
-        };
-        let mut request = RoutedRequest {
-            raw_path: parts.uri.path().to_owned(),
-            query: Query::parse(parts.uri.query().unwrap_or("")),
-            method: parts.method,
-            path,
-            path_parameters,
-            headers: parts.headers,
-            body,
-        };
-
         let identity = match run_guards(&self.guards, route, &request) {
             Ok(identity) => identity,
             Err(response) => {
@@ -331,23 +301,74 @@ impl State {
                 });
             }
         };
+        self.invoke(route, request, &identity, &arrival).await
+    }
 
+    /// Checks the size quotas, finds the stage and the route, reads the body and parses the
+    /// request once into the [`RoutedRequest`] every later stage reads.
+    async fn route(
+        &self,
+        request: Request<Incoming>,
+    ) -> Result<(&Route, RoutedRequest), GatewayResponse> {
+        request_limits::check(request.uri(), request.headers())?;
+        let path = strip_stage(request.uri().path(), &self.config.stage)
+            .ok_or_else(GatewayResponse::missing_authentication_token)?
+            .to_owned();
+        let RouteMatch {
+            route,
+            path_parameters,
+        } = self
+            .config
+            .routes
+            .find(request.method(), &path)
+            .ok_or_else(GatewayResponse::missing_authentication_token)?;
+        let span = tracing::Span::current();
+        span.record(
+            "route",
+            tracing::field::display(format_args!("{} {}", route.method, route.resource_path)),
+        );
+        span.record("function", route.integration.function.as_str());
+
+        let (parts, body) = request.into_parts();
+        let body = read_body(&parts.headers, body).await?;
+        let request = RoutedRequest {
+            raw_path: parts.uri.path().to_owned(),
+            query: Query::parse(parts.uri.query().unwrap_or("")),
+            method: parts.method,
+            path,
+            path_parameters,
+            headers: parts.headers,
+            body,
+        };
+        Ok((route, request))
+    }
+
+    /// Builds the proxy event, invokes the function and maps its outcome to the response.
+    async fn invoke(
+        &self,
+        route: &Route,
+        mut request: RoutedRequest,
+        identity: &CallerIdentity,
+        arrival: &Arrival<'_>,
+    ) -> Response<GatewayBody> {
+        let config = &self.config;
+        let request_id = arrival.request_id;
         let accept = request
             .headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let trace_id = trace_id(&request.headers);
-        add_forwarded_headers(&mut request.headers, peer, self.port, &trace_id);
+        add_forwarded_headers(&mut request.headers, arrival.peer, self.port, &trace_id);
         let event = event::build(&EventInput {
             route,
             request: &request,
             stage: &config.stage,
             api_id: &config.api_id,
             request_id,
-            source_ip: peer.ip(),
-            received_at,
-            identity: &identity,
+            source_ip: arrival.peer.ip(),
+            received_at: arrival.received_at,
+            identity,
             binary_media_types: &config.binary_media_types,
         });
         let event = Bytes::from(serde_json::to_vec(&event).expect("JSON values serialize"));
@@ -356,7 +377,12 @@ impl State {
                 bytes = event.len(),
                 "the event exceeds Lambda's 6 MB invocation payload limit"
             );
-            return gateway(GatewayResponse::request_too_large());
+            return GatewayResponse::request_too_large().into_response(&ResponseScope {
+                templates: &config.gateway_responses,
+                request_id,
+                stage: &config.stage,
+                request: Some(&request),
+            });
         }
 
         let outcome = self.functions.invoke(
@@ -376,7 +402,7 @@ impl State {
                 request_id,
                 trace_id: &trace_id,
                 transfer_mode: route.integration.transfer_mode,
-                deadline: started + route.integration.timeout,
+                deadline: arrival.started + route.integration.timeout,
                 accept: accept.as_deref(),
                 binary_media_types: &config.binary_media_types,
                 stream_limits: self.stream_limits,
@@ -386,6 +412,19 @@ impl State {
         )
         .await
     }
+}
+
+/// When and from where a request arrived, and the id it answers under.
+#[derive(Debug)]
+struct Arrival<'a> {
+    /// When the gateway took it (the integration timeout counts from here).
+    started: tokio::time::Instant,
+    /// The same instant as wall-clock time (`requestContext.requestTime`).
+    received_at: time::OffsetDateTime,
+    /// The client.
+    peer: SocketAddr,
+    /// The request id.
+    request_id: &'a str,
 }
 
 /// The path after `/{stage}`, or `None` when the request names another stage.
