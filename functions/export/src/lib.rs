@@ -21,7 +21,8 @@
 //! * [`body`] carries a stream that ends either cleanly or with an error, never ambiguously.
 //! * [`truncate`] turns that error into an unfinished response at the Runtime API, which is the only
 //!   way a failed stream can reach the client as a failed transfer under lambda_runtime 1.5.
-//! * [`floor`] runs the same pipeline in process, for benchmarks.
+//! * `floor` (with the `floor` feature, which only crates/bench enables) runs the same pipeline in
+//!   process, for benchmarks.
 //!
 //! # Completeness, as a client sees it
 //!
@@ -38,6 +39,7 @@
 pub mod body;
 pub mod config;
 pub mod encode;
+#[cfg(feature = "floor")]
 pub mod floor;
 pub mod format;
 pub mod handler;
