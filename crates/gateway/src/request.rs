@@ -34,6 +34,26 @@ pub struct RoutedRequest {
 }
 
 impl RoutedRequest {
+    /// A request as it arrived, before routing (no path parameters; `path` is the raw path), for
+    /// checking a signature on its own.
+    pub fn received(
+        method: Method,
+        raw_path: &str,
+        raw_query: &str,
+        headers: HeaderMap,
+        body: impl Into<Bytes>,
+    ) -> Self {
+        Self {
+            method,
+            raw_path: raw_path.to_owned(),
+            path: raw_path.to_owned(),
+            path_parameters: BTreeMap::new(),
+            query: Query::parse(raw_query),
+            headers,
+            body: body.into(),
+        }
+    }
+
     /// A request with only the parts request validation and gateway-response templates read (the
     /// method is `GET` and the paths are empty), for checking those stages on their own.
     pub fn for_validation(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use rill_gateway::request::RoutedRequest;
 use rill_gateway::response::{GatewayResponse, GatewayResponses};
-use rill_gateway::sigv4::{SigV4Verifier, SignedRequest};
+use rill_gateway::sigv4::SigV4Verifier;
 use rill_gateway::validation::{OperationValidators, SpecError, ValidationFailure};
 use serde_json::{Value, json};
 
@@ -213,13 +213,7 @@ fn an_authentication_failure_renders_through_its_gateway_response() {
     )]);
     let error = SigV4Verifier::local_default()
         .verify(
-            &SignedRequest {
-                method: "GET",
-                raw_path: "/dev/users",
-                raw_query: "",
-                headers: &headers,
-                body: b"",
-            },
+            &RoutedRequest::received(http::Method::GET, "/dev/users", "", headers, ""),
             std::time::SystemTime::now(),
         )
         .expect_err("unsigned");

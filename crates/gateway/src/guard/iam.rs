@@ -14,7 +14,7 @@ use crate::config::{Authorization, Route};
 use crate::request::{CallerIdentity, RoutedRequest};
 use crate::response::GatewayResponse;
 use crate::settings::Settings;
-use crate::sigv4::{LocalIdentity, SigV4Verifier, SignedRequest};
+use crate::sigv4::{LocalIdentity, SigV4Verifier};
 
 /// The SigV4 (`AWS_IAM`) authorization guard.
 #[derive(Debug, Clone)]
@@ -90,17 +90,7 @@ impl RequestGuard for SigV4Guard {
         if route.authorization != Authorization::Iam {
             return Ok(());
         }
-        let signed = SignedRequest {
-            method: request.method.as_str(),
-            raw_path: &request.raw_path,
-            raw_query: request.query.raw(),
-            headers: &request.headers,
-            body: &request.body,
-        };
-        match self
-            .verifier
-            .verify_parsed(&signed, &request.query, SystemTime::now())
-        {
+        match self.verifier.verify(request, SystemTime::now()) {
             Ok(caller) => {
                 identity.access_key = Some(caller.access_key);
                 identity.account_id = Some(caller.account_id);

@@ -51,7 +51,7 @@ use subtle::ConstantTimeEq;
 pub use crate::credentials::{LocalCredentials, LocalIdentity, VerifiedCaller};
 pub use auth_error::{AuthError, AuthErrorKind};
 
-use crate::request::Query;
+use crate::request::RoutedRequest;
 use canonical::{CanonicalInput, canonical_request, sha256_hex};
 use parse::{SignatureLocation, SignatureParameters, signature_parameters};
 use timestamp::{RequestTime, window_text};
@@ -64,37 +64,6 @@ const TERMINATOR: &str = "aws4_request";
 const CLOCK_SKEW_SECONDS: u64 = 5 * 60;
 /// The longest a presigned URL may live (SigV4 signing keys are valid for seven days).
 const MAX_EXPIRES_SECONDS: u64 = 7 * 24 * 60 * 60;
-
-/// The parts of a received request that a signature covers, exactly as they arrived.
-#[derive(Debug, Clone, Copy)]
-pub struct SignedRequest<'a> {
-    /// The method, e.g. `GET`.
-    pub method: &'a str,
-    /// The path as received, still percent-encoded and including the stage (`/dev/users/a%20b`).
-    pub raw_path: &'a str,
-    /// The query string as received, without the `?` (empty when there is none).
-    pub raw_query: &'a str,
-    /// All request headers (`Host` included).
-    pub headers: &'a http::HeaderMap,
-    /// The complete request body.
-    pub body: &'a [u8],
-}
-
-impl<'a> SignedRequest<'a> {
-    /// Takes the method, raw path, raw query and headers from received request parts.
-    ///
-    /// `http::Uri` keeps the path and query exactly as they were on the request line, which is
-    /// what the signature covers.
-    pub fn from_parts(parts: &'a http::request::Parts, body: &'a [u8]) -> Self {
-        Self {
-            method: parts.method.as_str(),
-            raw_path: parts.uri.path(),
-            raw_query: parts.uri.query().unwrap_or(""),
-            headers: &parts.headers,
-            body,
-        }
-    }
-}
 
 /// Checks SigV4 signatures for one region against a fixed set of local credentials.
 #[derive(Debug, Clone)]
@@ -159,26 +128,17 @@ impl SigV4Verifier {
         &self.region
     }
 
-    /// Verifies `request` as API Gateway would at time `now`, returning who signed it.
+    /// Verifies `request` as API Gateway would at time `now`, returning who signed it. The
+    /// signature covers the request exactly as it arrived: method, raw path (stage included), raw
+    /// query, headers and body.
     pub fn verify(
         &self,
-        request: &SignedRequest<'_>,
-        now: SystemTime,
-    ) -> Result<VerifiedCaller, AuthError> {
-        self.verify_parsed(request, &Query::parse(request.raw_query), now)
-    }
-
-    /// [`verify`](Self::verify) for a request whose query string (`request.raw_query`) the gateway
-    /// has already parsed into `query`.
-    pub fn verify_parsed(
-        &self,
-        request: &SignedRequest<'_>,
-        query: &Query,
+        request: &RoutedRequest,
         now: SystemTime,
     ) -> Result<VerifiedCaller, AuthError> {
         let now = RequestTime::from_system_time(now);
-        let query = query.parameters();
-        let parameters = signature_parameters(request.headers, query)?;
+        let query = request.query.parameters();
+        let parameters = signature_parameters(&request.headers, query)?;
 
         check_time_window(&parameters, now)?;
         check_signed_headers(&parameters)?;
@@ -202,12 +162,12 @@ impl SigV4Verifier {
         };
 
         let canonical = canonical_request(&CanonicalInput {
-            method: request.method,
-            raw_path: request.raw_path,
+            method: request.method.as_str(),
+            raw_path: &request.raw_path,
             query,
-            headers: request.headers,
+            headers: &request.headers,
             signed_headers: &parameters.signed_headers,
-            body: request.body,
+            body: &request.body,
         });
         let string_to_sign = format!(
             "{ALGORITHM}\n{}\n{}\n{}",

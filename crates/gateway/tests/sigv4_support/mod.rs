@@ -11,7 +11,8 @@ use aws_sigv4::http_request::{
 };
 use aws_sigv4::sign::v4;
 use http::{HeaderMap, HeaderName, HeaderValue};
-use rill_gateway::sigv4::{LocalCredentials, LocalIdentity, SigV4Verifier, SignedRequest};
+use rill_gateway::request::RoutedRequest;
+use rill_gateway::sigv4::{LocalCredentials, LocalIdentity, SigV4Verifier};
 
 /// The authority the local gateway listens on; clients sign it as the `host` header.
 pub const HOST: &str = "127.0.0.1:3000";
@@ -65,14 +66,14 @@ impl ReceivedRequest {
         }
     }
 
-    pub fn signed(&self) -> SignedRequest<'_> {
-        SignedRequest {
-            method: &self.method,
-            raw_path: &self.raw_path,
-            raw_query: &self.raw_query,
-            headers: &self.headers,
-            body: &self.body,
-        }
+    pub fn signed(&self) -> RoutedRequest {
+        RoutedRequest::received(
+            http::Method::from_bytes(self.method.as_bytes()).expect("a method"),
+            &self.raw_path,
+            &self.raw_query,
+            self.headers.clone(),
+            self.body.clone(),
+        )
     }
 
     pub fn header(&self, name: &str) -> &str {
