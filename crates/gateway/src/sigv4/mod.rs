@@ -42,6 +42,7 @@
 mod auth_error;
 mod canonical;
 mod parse;
+mod signing_key;
 mod timestamp;
 
 use std::time::SystemTime;
@@ -54,6 +55,7 @@ pub use auth_error::{AuthError, AuthErrorKind};
 use crate::request::RoutedRequest;
 use canonical::{CanonicalInput, canonical_request, sha256_hex};
 use parse::{SignatureLocation, SignatureParameters, signature_parameters};
+use signing_key::SigningKeys;
 use timestamp::{RequestTime, window_text};
 
 /// The only algorithm API Gateway accepts.
@@ -71,6 +73,8 @@ pub struct SigV4Verifier {
     region: String,
     service: String,
     principals: Vec<(LocalCredentials, LocalIdentity)>,
+    /// Signing keys derived so far (they change once a day per key, Region and service).
+    signing_keys: SigningKeys,
 }
 
 impl SigV4Verifier {
@@ -89,6 +93,7 @@ impl SigV4Verifier {
             region: region.into(),
             service: Self::SERVICE.to_owned(),
             principals: vec![(credentials, identity)],
+            signing_keys: SigningKeys::default(),
         }
     }
 
@@ -175,8 +180,9 @@ impl SigV4Verifier {
             scope.text,
             sha256_hex(&canonical)
         );
-        let signing_key = aws_sigv4::sign::v4::generate_signing_key(
+        let signing_key = self.signing_keys.key(
             &credentials.secret_access_key,
+            &parameters.time.scope_date(),
             parameters.time.to_system_time(),
             &self.region,
             &self.service,
