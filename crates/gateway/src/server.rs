@@ -59,7 +59,7 @@ impl GatewayOptions {
     pub fn for_settings(settings: &Settings) -> Self {
         Self {
             guards: crate::default_guards(settings),
-            logs: Arc::new(StdoutSink),
+            logs: Arc::new(StdoutSink::default()),
         }
     }
 }
@@ -78,6 +78,8 @@ struct State {
     guards: Vec<Arc<dyn RequestGuard>>,
     port: u16,
     stream_limits: StreamLimits,
+    /// Where function output goes, flushed when the gateway stops.
+    logs: Arc<dyn LogSink>,
 }
 
 /// A cheap view of a serving gateway, for tests and tools.
@@ -125,7 +127,7 @@ impl Gateway {
         let context = InstanceContext {
             region: settings.region.clone(),
             working_dir: std::path::absolute(&working_dir).unwrap_or(working_dir),
-            logs: options.logs,
+            logs: options.logs.clone(),
         };
         // Request validation runs each route's validator (compiled with the API model) after
         // authorization, in the order API Gateway applies them.
@@ -145,6 +147,7 @@ impl Gateway {
                 guards,
                 port,
                 stream_limits: settings.stream_limits,
+                logs: options.logs,
             }),
         })
     }
@@ -239,6 +242,7 @@ impl Gateway {
         if drained.is_err() {
             connections.abort_all();
         }
+        self.state.logs.flush();
         Ok(())
     }
 }

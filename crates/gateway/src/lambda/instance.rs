@@ -6,7 +6,6 @@
 //! crash detection, draining a stream after the client has disconnected, and the `START` / `END` /
 //! `REPORT` log lines. It returns whether the instance can take another invocation.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,7 @@ use super::invocation::{
     Deadline, Failure, FunctionError, Invocation, InvokeRequest, Outcome, RuntimeReply,
     StreamEvent, StreamFrame,
 };
-use super::logs::{LogSink, Report, max_memory_used_mb};
+use super::logs::{LogSink, PeakMemory, Report};
 use super::process::{FunctionProcess, Launch};
 use super::runtime_api::{InitSignal, RuntimeApi};
 use crate::config::FunctionSpec;
@@ -55,8 +54,9 @@ pub struct Instance {
     process: FunctionProcess,
     /// Time from spawn to the first `/next`; reported once, with the first invocation.
     init_duration: Mutex<Option<Duration>>,
-    /// Peak memory last read from `/proc`, for reports after the process is gone (0: unknown).
-    max_memory_mb: AtomicU64,
+    /// Peak memory, read once after init and after each invocation; the last value read stands
+    /// for reports after the process is gone.
+    peak_memory: PeakMemory,
     logs: Arc<dyn LogSink>,
 }
 
@@ -121,13 +121,16 @@ impl Instance {
             process.kill_and_wait().await;
             return Err(failure);
         }
+        let init_duration = started.elapsed();
+        let peak_memory = PeakMemory::of(process.pid());
+        peak_memory.read();
         Ok(Self {
             label,
             spec,
             api,
             process,
-            init_duration: Mutex::new(Some(started.elapsed())),
-            max_memory_mb: AtomicU64::new(0),
+            init_duration: Mutex::new(Some(init_duration)),
+            peak_memory,
             logs: context.logs.clone(),
         })
     }
@@ -172,7 +175,6 @@ impl Instance {
             &self.label,
             &format!("START RequestId: {request_id} Version: $LATEST"),
         );
-        self.max_memory_used_mb();
         let started = Instant::now();
         let submitted = self
             .api
@@ -212,7 +214,7 @@ impl Instance {
             request_id: &request_id,
             duration,
             memory_size_mb: self.spec.memory_mb,
-            max_memory_used_mb: self.max_memory_used_mb(),
+            max_memory_used_mb: self.peak_memory.read(),
             init_duration: self
                 .init_duration
                 .lock()
@@ -355,14 +357,6 @@ impl Instance {
             }
         }
         end
-    }
-
-    /// The instance's peak memory: read fresh while the process runs, else the last value read.
-    fn max_memory_used_mb(&self) -> Option<u64> {
-        if let Some(current) = max_memory_used_mb(self.process.pid()) {
-            self.max_memory_mb.fetch_max(current, Ordering::Relaxed);
-        }
-        Some(self.max_memory_mb.load(Ordering::Relaxed)).filter(|mb| *mb > 0)
     }
 
     fn log_function_error(&self, error: &FunctionError) {
