@@ -126,22 +126,28 @@ impl FunctionPool {
     }
 
     async fn run(&self, request: InvokeRequest, outcome: oneshot::Sender<Outcome>) {
-        let permit =
-            match tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
-                .await
-            {
-                Ok(Ok(permit)) => permit,
-                _ => {
-                    tracing::warn!(
-                        function = %self.spec().logical_id,
-                        concurrency = self.concurrency,
-                        "throttled: every instance stayed busy for {:?}",
-                        self.queue_timeout
-                    );
-                    let _ = outcome.send(Outcome::Throttled);
-                    return;
+        // A free instance slot is taken at once; only a request that has to queue arms the timer.
+        let free = self.permits.clone().try_acquire_owned().ok();
+        let permit = match free {
+            Some(permit) => permit,
+            None => {
+                match tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
+                    .await
+                {
+                    Ok(Ok(permit)) => permit,
+                    _ => {
+                        tracing::warn!(
+                            function = %self.spec().logical_id,
+                            concurrency = self.concurrency,
+                            "throttled: every instance stayed busy for {:?}",
+                            self.queue_timeout
+                        );
+                        let _ = outcome.send(Outcome::Throttled);
+                        return;
+                    }
                 }
-            };
+            }
+        };
         let instance = match self.checkout().await {
             Ok(instance) => instance,
             Err(failure) => {
