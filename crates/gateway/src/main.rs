@@ -17,7 +17,13 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let runtime = match tokio::runtime::Runtime::new() {
+    // One thread: a request's stages (listener, invocation, Runtime API) hand off to each other
+    // without waking another thread, which on a small machine shared with the client and the
+    // function processes cost more than the work itself (docs/benchmark-gaps.md).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
