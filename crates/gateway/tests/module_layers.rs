@@ -10,6 +10,10 @@
 //!   items live in a child that both use, so `mod.rs` stays the table of contents;
 //! * the files inside a module have no cycle.
 //!
+//! It also checks that only the modules that build the API model at start (`config`, the
+//! validators it compiles, the gateway-response templates it parses, `template`) read the API
+//! definition's JSON: routing, the guards, the event and the response read the model.
+//!
 //! It also checks that no two files (`mod.rs` aside) and no two types of the crate share a name,
 //! so that a name found in a log or a stack trace points at one place.
 //!
@@ -288,6 +292,35 @@ fn duplicate_names(src: &Path) -> Vec<String> {
     duplicates
 }
 
+/// The modules that read the API definition's JSON, all of them while the model is built.
+const MODEL_BUILDERS: [&str; 4] = ["config", "validation", "response::templates", "template"];
+
+/// Files outside [`MODEL_BUILDERS`] that look into the definition's JSON.
+fn definition_readers(src: &Path) -> Vec<String> {
+    let mut readers = Vec::new();
+    for (module, path) in module_files(src) {
+        let name = module.join("::");
+        if MODEL_BUILDERS
+            .iter()
+            .any(|builder| name == *builder || name.starts_with(&format!("{builder}::")))
+        {
+            continue;
+        }
+        let code = code(&path);
+        for sign in [
+            ".pointer(",
+            "\"paths\"",
+            "x-amazon-apigateway-",
+            "securitySchemes",
+        ] {
+            if code.contains(sign) {
+                readers.push(format!("{name} reads the definition ({sign})"));
+            }
+        }
+    }
+    readers
+}
+
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
@@ -320,6 +353,28 @@ fn the_check_sees_the_uses_the_sources_have() {
         "{edges:?}"
     );
     assert!(edges.len() > 60, "{}", edges.len());
+}
+
+#[test]
+fn only_the_model_reads_the_api_definition() {
+    let readers = definition_readers(&src());
+    assert!(readers.is_empty(), "{}", readers.join("\n"));
+}
+
+#[test]
+fn a_guard_that_looks_into_the_definition_is_reported() {
+    // Given the SigV4 guard reading an operation's security by JSON pointer
+    let copy = copy_of_sources();
+    prepend(
+        &copy.path().join("guard/iam.rs"),
+        "fn auth(d: &serde_json::Value) -> bool { d.pointer(\"/paths/~1users/get/security\").is_some() }\n",
+    );
+    // Then the check names it
+    let readers = definition_readers(copy.path());
+    assert!(
+        readers.contains(&"guard::iam reads the definition (.pointer()".to_owned()),
+        "{readers:?}"
+    );
 }
 
 #[test]
