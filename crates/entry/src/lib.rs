@@ -15,6 +15,8 @@ pub mod config;
 pub mod logs;
 mod run;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::{
     BUILT_STORES, ConfigError, CursorKeySetting, StoreBackend, StoreConfig, StoreKind,

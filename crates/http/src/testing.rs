@@ -145,6 +145,18 @@ fn object<'a>(value: &'a mut Value, key: &str) -> &'a mut Map<String, Value> {
     }
 }
 
+/// The API Gateway event in `tests/fixtures/<name>` of the crate whose tests call this.
+#[macro_export]
+macro_rules! fixture {
+    ($name:expr) => {
+        $crate::testing::ApiGatewayEvent::fixture(format!(
+            "{}/tests/fixtures/{}",
+            env!("CARGO_MANIFEST_DIR"),
+            $name
+        ))
+    };
+}
+
 /// A response, read back for assertions.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -179,6 +191,28 @@ impl Reply {
         self.body["type"]
             .as_str()?
             .strip_prefix(crate::problem::PROBLEM_TYPE_PREFIX)
+    }
+
+    /// Asserts that this is the generic 503 a store outage gets: `Retry-After: 1`, the `unavailable`
+    /// problem, and none of [`UnavailableStore::CAUSE`]'s internals. `what` names the request.
+    pub fn assert_unavailable_without_internals(&self, what: &str) {
+        assert_eq!(self.status, 503, "{what}");
+        assert_eq!(self.header("retry-after"), Some("1"), "{what}");
+        assert_eq!(self.problem_slug(), Some("unavailable"), "{what}");
+        for secret in ["10.0.7.3", "AKIA", "refused", "os error"] {
+            assert!(!self.text.contains(secret), "{what}: {}", self.text);
+        }
+    }
+
+    /// Asserts that a declared route reached its handler: not a 404 or 405 from routing, and not a
+    /// 5xx from a route without a handler.
+    pub fn assert_routed(&self, method: &str, resource: &str) {
+        assert!(
+            self.status.as_u16() < 500 && self.status != 404 && self.status != 405,
+            "{method} {resource}: {} {}",
+            self.status,
+            self.text
+        );
     }
 
     /// The `field` of each entry of a problem's `errors`.

@@ -1,50 +1,35 @@
-//! The orders function end to end below the runtime: real API Gateway REST events (fixtures in
-//! `tests/fixtures`) go through lambda_http's deserializer into the handler, which runs on a real
-//! SQLite store in a temporary directory.
+//! Orders through [`orders::handler`] as Lambda would call it, minus the runtime: API Gateway REST
+//! events recorded in `tests/fixtures`, parsed by lambda_http, answered on a SQLite store that
+//! `config::deps` was wired with, in a directory that each test gets afresh.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use orders::{Deps, handler, routes};
+use orders::{Deps, config, handler, routes};
 use rill_core::{NewUser, OrderId, Timestamp, users};
-use rill_entry::{CursorKeys, SharedStore, StoreConfig, open_store};
-use rill_http::testing::{ApiGatewayEvent, Reply, UnavailableStore};
+use rill_entry::testing::{WiredOnSqlite, wired_on_unavailable_store};
+use rill_http::testing::{ApiGatewayEvent, Reply};
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
+/// A test's view of the orders function: its handler, and the store under it.
 struct Api {
-    deps: Deps,
-    /// The same store with every port, for setting up what this function cannot write.
-    store: SharedStore,
-    _dir: TempDir,
+    wired: WiredOnSqlite<Deps>,
 }
 
 impl Api {
     async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open_store(&StoreConfig::sqlite(dir.path().join("rill.db")))
-            .await
-            .unwrap();
-        let deps = Deps {
-            store: store.clone(),
-            cursors: CursorKeys::fixed(b"orders-handler-test-key".to_vec()),
-        };
-        Self {
-            deps,
-            store,
-            _dir: dir,
-        }
+        let wired = WiredOnSqlite::start(config::deps).await;
+        Api { wired }
     }
 
     async fn send(&self, event: ApiGatewayEvent) -> Reply {
-        let response = handler(&self.deps, event.into_request()).await.unwrap();
-        Reply::from_response(response)
+        let response = handler(&self.wired.deps, event.into_request()).await;
+        Reply::from_response(response.expect("the handler never errs"))
     }
 
     /// Stores a user directly through the use case and returns its id.
     async fn user(&self, email: &str) -> String {
         let input = NewUser::parse(email, "Buyer").unwrap();
-        let user = users::create(&*self.store, input, Timestamp::now())
+        let user = users::create(&*self.wired.store, input, Timestamp::now())
             .await
             .unwrap();
         user.id.to_string()
@@ -65,10 +50,7 @@ impl Api {
 }
 
 fn fixture(name: &str) -> ApiGatewayEvent {
-    ApiGatewayEvent::fixture(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
+    rill_http::fixture!(name)
 }
 
 fn order_body(user_id: &str, quantity: i64) -> String {
@@ -594,10 +576,7 @@ async fn patching_an_unknown_order_is_a_404() {
 
 #[tokio::test]
 async fn when_the_store_is_down_every_route_is_a_503_with_retry_after_and_no_internals() {
-    let deps = Deps {
-        store: Arc::new(UnavailableStore),
-        cursors: CursorKeys::fixed(b"orders-handler-test-key".to_vec()),
-    };
+    let deps = wired_on_unavailable_store(config::deps);
 
     for name in [
         "post-orders.json",
@@ -606,13 +585,7 @@ async fn when_the_store_is_down_every_route_is_a_503_with_retry_after_and_no_int
         "patch-order.json",
     ] {
         let response = handler(&deps, fixture(name).into_request()).await.unwrap();
-        let reply = Reply::from_response(response);
-        assert_eq!(reply.status, 503, "{name}");
-        assert_eq!(reply.header("retry-after"), Some("1"), "{name}");
-        assert_eq!(reply.problem_slug(), Some("unavailable"), "{name}");
-        for secret in ["10.0.7.3", "AKIA", "refused", "os error"] {
-            assert!(!reply.text.contains(secret), "{name}: {}", reply.text);
-        }
+        Reply::from_response(response).assert_unavailable_without_internals(name);
     }
 }
 
@@ -641,13 +614,7 @@ async fn every_declared_route_has_a_handler() {
             .path_param("orderId", id_of(&order))
             .header("Content-Type", "application/json")
             .body(r#"{"status":"cancelled"}"#);
-        let reply = api.send(event).await;
-        assert!(
-            reply.status.as_u16() < 500 && reply.status != 404 && reply.status != 405,
-            "{method} {resource}: {} {}",
-            reply.status,
-            reply.text
-        );
+        api.send(event).await.assert_routed(method, resource);
     }
 }
 

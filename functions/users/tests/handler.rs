@@ -1,44 +1,25 @@
-//! The users function end to end below the runtime: real API Gateway REST events (fixtures in
-//! `tests/fixtures`) go through lambda_http's deserializer into the handler, which runs on a real
-//! SQLite store in a temporary directory.
+//! The users function below the runtime: each test sends real API Gateway REST events (from
+//! `tests/fixtures`) through lambda_http's deserializer into [`users::handler`], wired by the
+//! function's own `config::deps` on a real SQLite store in a temporary directory.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use rill_core::{NewLineItem, NewOrder, Timestamp, UserId, orders};
-use rill_entry::{CursorKeys, SharedStore, StoreConfig, open_store};
-use rill_http::testing::{ApiGatewayEvent, Reply, UnavailableStore};
+use rill_entry::testing::{WiredOnSqlite, wired_on_unavailable_store};
+use rill_http::testing::{ApiGatewayEvent, Reply};
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use users::{Deps, handler, routes};
+use users::{Deps, config, handler, routes};
 
-struct Api {
-    deps: Deps,
-    /// The same store with every port, for setting up what this function cannot write.
-    store: SharedStore,
-    _dir: TempDir,
-}
+/// The users function on a fresh store.
+struct Api(WiredOnSqlite<Deps>);
 
 impl Api {
     async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open_store(&StoreConfig::sqlite(dir.path().join("rill.db")))
-            .await
-            .unwrap();
-        let deps = Deps {
-            store: store.clone(),
-            cursors: CursorKeys::fixed(b"users-handler-test-key".to_vec()),
-        };
-        Self {
-            deps,
-            store,
-            _dir: dir,
-        }
+        Self(WiredOnSqlite::start(config::deps).await)
     }
 
     async fn send(&self, event: ApiGatewayEvent) -> Reply {
-        let response = handler(&self.deps, event.into_request()).await.unwrap();
-        Reply::from_response(response)
+        Reply::from_response(handler(&self.0.deps, event.into_request()).await.unwrap())
     }
 
     /// Creates a user through the API and returns its JSON.
@@ -64,7 +45,7 @@ impl Api {
             }],
         )
         .unwrap();
-        let outcome = orders::create(&*self.store, input, None, Timestamp::now())
+        let outcome = orders::create(&*self.0.store, input, None, Timestamp::now())
             .await
             .unwrap();
         serde_json::to_value(outcome.order()).unwrap()
@@ -72,10 +53,7 @@ impl Api {
 }
 
 fn fixture(name: &str) -> ApiGatewayEvent {
-    ApiGatewayEvent::fixture(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
+    rill_http::fixture!(name)
 }
 
 fn id_of(value: &Value) -> &str {
@@ -636,10 +614,7 @@ async fn the_orders_of_an_unknown_user_are_a_404() {
 
 #[tokio::test]
 async fn when_the_store_is_down_every_route_is_a_503_with_retry_after_and_no_internals() {
-    let deps = Deps {
-        store: Arc::new(UnavailableStore),
-        cursors: CursorKeys::fixed(b"users-handler-test-key".to_vec()),
-    };
+    let deps = wired_on_unavailable_store(config::deps);
 
     for name in [
         "post-users.json",
@@ -650,13 +625,7 @@ async fn when_the_store_is_down_every_route_is_a_503_with_retry_after_and_no_int
         "get-user-orders.json",
     ] {
         let response = handler(&deps, fixture(name).into_request()).await.unwrap();
-        let reply = Reply::from_response(response);
-        assert_eq!(reply.status, 503, "{name}");
-        assert_eq!(reply.header("retry-after"), Some("1"), "{name}");
-        assert_eq!(reply.problem_slug(), Some("unavailable"), "{name}");
-        for secret in ["10.0.7.3", "AKIA", "refused", "os error"] {
-            assert!(!reply.text.contains(secret), "{name}: {}", reply.text);
-        }
+        Reply::from_response(response).assert_unavailable_without_internals(name);
     }
 }
 
@@ -696,13 +665,7 @@ async fn every_declared_route_has_a_handler() {
             .path_param("userId", id_of(&user))
             .header("Content-Type", "application/json")
             .body(r#"{"name":"Ann"}"#);
-        let reply = api.send(event).await;
-        assert!(
-            reply.status.as_u16() < 500 && reply.status != 404 && reply.status != 405,
-            "{method} {resource}: {} {}",
-            reply.status,
-            reply.text
-        );
+        api.send(event).await.assert_routed(method, resource);
     }
 }
 
