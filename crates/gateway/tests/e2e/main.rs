@@ -11,6 +11,7 @@ mod auth;
 mod buffered;
 mod config;
 mod events;
+mod gateway_responses;
 mod lifecycle;
 mod product;
 mod reload;
