@@ -18,8 +18,9 @@
 //!
 //! The reader is the AWS SDK's own Secrets Manager client rather than the Parameters and Secrets
 //! Lambda Extension: it needs no Region-specific layer ARN in the template, runs the same way in
-//! Lambda, locally and in tests, and shares the HTTPS client the DynamoDB store already links
-//! (what it adds to the deployment zip is measured in `docs/benchmark-gaps.md`).
+//! Lambda, locally and in tests, and uses the same HTTPS client as the DynamoDB store: the SDK's
+//! hyper and rustls client on `ring`, not the SDK's default on aws-lc (what the reader adds to the
+//! deployment zip, and what `ring` saves, are measured in `docs/benchmark-gaps.md`).
 
 use std::fmt;
 use std::future::Future;
@@ -29,6 +30,7 @@ use std::time::{Duration, Instant};
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::Client;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use rill_core::{CursorSigner, DomainError};
 use tokio::sync::{Mutex, OnceCell};
 
@@ -245,6 +247,14 @@ impl SecretKey {
     }
 }
 
+/// The SDK's HTTPS client on rustls with `ring` (the crate's features leave out the SDK's default,
+/// aws-lc). It connects and loads the system's root certificates on first use, not here.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 /// A Secrets Manager client from the environment (Region, credentials, and an endpoint from
 /// `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL` when set), with timeouts short enough
 /// that an outage becomes a 503 within seconds instead of holding the request to its deadline.
@@ -255,6 +265,7 @@ async fn client_from_env() -> Client {
         .operation_timeout(Duration::from_secs(5))
         .build();
     let config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .timeout_config(timeouts)
         .load()
         .await;

@@ -23,7 +23,11 @@ async fn admin() -> Client {
         "{ENDPOINT_VAR} is not set: run these tests through scripts/test, which starts a local \
          Secrets Manager endpoint (scripts/lib/secrets-manager-local.sh)"
     );
-    Client::new(&aws_config::defaults(BehaviorVersion::latest()).load().await)
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(rill_cursor_key::https_client())
+        .load()
+        .await;
+    Client::new(&config)
 }
 
 /// A new secret holding `value`; returns its ARN.

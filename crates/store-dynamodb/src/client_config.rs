@@ -1,4 +1,8 @@
-//! Timeouts and retries for the DynamoDB client.
+//! The HTTPS client, timeouts and retries for the DynamoDB client.
+//!
+//! The SDK's default HTTPS client is rustls on aws-lc, which adds about 1.6 MB to every function that
+//! links it; this crate gives the SDK the same client on `ring` instead, so a deployed function links
+//! one TLS and crypto provider (docs/benchmark-gaps.md, Artifacts).
 //!
 //! The SDK's defaults wait a long time on a dead endpoint: no operation timeout, and a connect timeout
 //! of seconds per attempt. Behind API Gateway (29 s) a function is better off answering `503` with
@@ -10,6 +14,8 @@ use std::time::Duration;
 use aws_config::ConfigLoader;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 /// Time to open a TCP (and TLS) connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -38,9 +44,18 @@ pub fn retry_config() -> RetryConfig {
         .with_max_backoff(Duration::from_secs(1))
 }
 
-/// Applies [`timeout_config`] and [`retry_config`] to an SDK config loader.
+/// The SDK's HTTPS client (hyper, rustls, the system's root certificates) on `ring`. Building it
+/// makes no connection and reads no certificate: both happen on the first request.
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// Applies [`https_client`], [`timeout_config`] and [`retry_config`] to an SDK config loader.
 pub fn configure(loader: ConfigLoader) -> ConfigLoader {
     loader
+        .http_client(https_client())
         .timeout_config(timeout_config())
         .retry_config(retry_config())
 }

@@ -37,7 +37,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use tokio::sync::OnceCell;
 
-pub use client_config::{configure, retry_config, timeout_config};
+pub use client_config::{configure, https_client, retry_config, timeout_config};
 pub use error::DynamoError;
 pub use schema::{BY_USER_INDEX, create_tables};
 
