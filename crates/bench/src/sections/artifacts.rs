@@ -13,8 +13,10 @@ use super::{Table, mark};
 use crate::machine::{Machine, load_average, now_rfc3339};
 use crate::{Context, SectionResult, Verdict};
 
-/// 5 MB, in bytes (decimal, like Lambda's own quotas).
-const TARGET_BYTES: u64 = 5_000_000;
+/// 4 MB, in bytes (decimal, like Lambda's own quotas).
+const TARGET_BYTES: u64 = 4_000_000;
+/// What a zip should aim for, below the target: 3 MB.
+const AIM_BYTES: u64 = 3_000_000;
 const FUNCTIONS: [&str; 3] = ["users", "orders", "export"];
 
 /// Where cargo-lambda puts a function's zip.
@@ -71,8 +73,16 @@ pub async fn run(ctx: &Context) -> anyhow::Result<SectionResult> {
         ]);
         verdicts.push(Verdict::new(
             format!("Release zip, {name} (x86_64)"),
-            "≤ 5 MB",
-            format!("{:.2} MB ({ratio:.1}× hello-floor)", zip as f64 / 1e6),
+            "≤ 4 MB",
+            format!(
+                "{:.2} MB ({ratio:.1}× hello-floor){}",
+                zip as f64 / 1e6,
+                if zip <= AIM_BYTES {
+                    ", within the 3 MB aim"
+                } else {
+                    ""
+                }
+            ),
             Some(zip <= TARGET_BYTES),
         ));
         raw.insert(name.into(), json!({"zip": zip, "bootstrap": binary}));
@@ -80,9 +90,10 @@ pub async fn run(ctx: &Context) -> anyhow::Result<SectionResult> {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "`scripts/build` (`cargo lambda build --release --output-format zip --x86-64`, which adds \
-         `panic = \"abort\"` and strips symbols) for the three functions, and the same command for \
-         `hello-floor`. MB = 10^6 bytes.\n"
+        "`scripts/build` (`cargo lambda build --release --output-format zip --x86-64`: the \
+         workspace's release profile, which sets every option cargo-lambda would otherwise add, \
+         plus cargo-lambda's `-C target-cpu=haswell`) for the three functions, and the same command \
+         for `hello-floor`. MB = 10^6 bytes.\n"
     );
     md.push_str(&table.render());
     let _ = writeln!(
@@ -90,7 +101,7 @@ pub async fn run(ctx: &Context) -> anyhow::Result<SectionResult> {
         "\narm64 (Graviton, the template's default) cannot be built here: the aarch64 standard \
          library is not installable on this machine, so `scripts/build --arch arm64` fails before \
          compiling. The x86_64 zips stand in for it; both builds compile the same code with the same \
-         profile.\n\nTarget: every zip ≤ 5 MB ({}).",
+         profile.\n\nTarget: every zip ≤ 4 MB, aiming for 3 MB ({}).",
         mark(Some(verdicts.iter().all(|v| v.met == Some(true))))
     );
     Ok(SectionResult {
