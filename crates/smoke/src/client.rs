@@ -343,3 +343,23 @@ impl Stage {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stage_builds_its_https_client_on_the_one_crypto_provider_the_workspace_links() {
+        // Given credentials and an https:// stage URL.
+        let credentials = Credentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+            session_token: None,
+        };
+        // When the stage builds its client (rustls picks its crypto provider from the crate
+        // features, and panics when more than one is linked, as aws-lc and ring once were).
+        let stage = Stage::new("https://example.com/prod", "us-east-1", credentials);
+        // Then it is built.
+        assert!(stage.is_ok(), "{stage:?}");
+    }
+}

@@ -24,7 +24,8 @@ fn zip_path(ctx: &Context, name: &str) -> PathBuf {
     lambda_dir(ctx).join(name).join("bootstrap.zip")
 }
 
-fn lambda_dir(ctx: &Context) -> PathBuf {
+/// Where cargo-lambda puts each function's `bootstrap` (and zip): `<target dir>/lambda/<name>/`.
+pub fn lambda_dir(ctx: &Context) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| ctx.workspace.join("target"), PathBuf::from)
         .join("lambda")

@@ -7,6 +7,11 @@
 //! to its end. Samples are interleaved (floor, users, orders, export, then again), on both stores,
 //! and the first round is discarded: it only fills the page cache.
 //!
+//! On DynamoDB the functions are the deployed binaries: the `bootstrap` files `scripts/build`
+//! (cargo-lambda) made, built without SQLite, and `hello-floor` built the same way. On SQLite they are
+//! the local release builds, which need the `sqlite` feature; those binaries are larger, so their
+//! Init is not what a Lambda function pays.
+//!
 //! Init is not the whole cold start: the functions build the SDK client and read the cursor key on
 //! their first request, so the first invocation's `Duration` (from the same `REPORT` line) and the
 //! client's wait for that first response are reported beside it, each as a ratio to the floor's in
@@ -77,6 +82,27 @@ struct StoreSetup {
     label: &'static str,
     ids: Ids,
     data_dir: PathBuf,
+    /// The function binaries (`users`, `orders`, `export`, `hello-floor`) the gateway runs.
+    bin_dir: PathBuf,
+}
+
+/// The deployment builds of the functions and the floor, under the names the gateway runs, copied
+/// from cargo-lambda's `<target dir>/lambda/<name>/bootstrap`.
+fn deployed_bin_dir(ctx: &Context) -> anyhow::Result<PathBuf> {
+    let dir = ctx.scratch("cold-start-deployed-bin")?;
+    for subject in SUBJECTS {
+        let bootstrap = super::artifacts::lambda_dir(ctx)
+            .join(subject.name)
+            .join("bootstrap");
+        std::fs::copy(&bootstrap, dir.join(subject.name)).with_context(|| {
+            format!(
+                "{}: the deployed build of {}; scripts/bench builds it with cargo-lambda",
+                bootstrap.display(),
+                subject.name
+            )
+        })?;
+    }
+    Ok(dir)
 }
 
 #[derive(Default)]
@@ -104,6 +130,7 @@ pub async fn run(ctx: &Context) -> anyhow::Result<SectionResult> {
         label: "SQLite",
         ids: datasets::sqlite_ids(&db).await?,
         data_dir: datasets::data_dir(ctx, DEFAULT_DATASET),
+        bin_dir: ctx.release_dir.clone(),
     }];
     if ctx.dynamodb {
         setups.push(StoreSetup {
@@ -111,6 +138,7 @@ pub async fn run(ctx: &Context) -> anyhow::Result<SectionResult> {
             label: "DynamoDB",
             ids: datasets::dynamodb_fixture().await?,
             data_dir: ctx.scratch("cold-start-dynamodb")?,
+            bin_dir: deployed_bin_dir(ctx)?,
         });
     }
 
@@ -243,8 +271,11 @@ pub async fn run(ctx: &Context) -> anyhow::Result<SectionResult> {
         "Each sample starts a fresh `rill-gateway --concurrency 1` (release build) and sends one \
          signed request: `GET /hello` for the floor, `GET /users/{{id}}`, `GET /orders/{{id}}` and \
          `GET /exports/orders?format=csv&userId={{id}}` (a few hundred rows) for the functions. On \
-         DynamoDB the functions point at DynamoDB Local through `AWS_ENDPOINT_URL_DYNAMODB`; building \
-         the SDK client makes no network call, so Init is the same work it is in AWS. The first \
+         DynamoDB the binaries are the deployed ones (`scripts/build`'s cargo-lambda builds, without \
+         SQLite, and `hello-floor` built the same way) and point at DynamoDB Local through \
+         `AWS_ENDPOINT_URL_DYNAMODB`; building the SDK client makes no network call, so Init is the \
+         same work it is in AWS. On SQLite they are the local release builds with the `sqlite` \
+         feature. The first \
          invocation's Duration is the handler's share of the first request, which builds the SDK \
          client on first use (and, on DynamoDB, waits for DynamoDB Local's answer); the first request \
          at the client is what the client waited for: Init, the handler and the gateway together."
@@ -287,7 +318,7 @@ async fn one_cold_start(
     } else {
         ctx.template()
     };
-    let spec = gateway_spec(
+    let mut spec = gateway_spec(
         ctx,
         &template,
         &setup.data_dir,
@@ -295,6 +326,7 @@ async fn one_cold_start(
         1,
         "cold-start-gateway",
     );
+    spec.bin_dir = setup.bin_dir.clone();
     let gateway = GatewayProcess::start(&spec)?;
     let url = format!("{}{}", gateway.base_url, subject.path(&setup.ids));
     let reply = get_once(&Target::get(&url, true)?, Duration::from_secs(30)).await?;
