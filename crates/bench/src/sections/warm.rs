@@ -33,9 +33,10 @@ use crate::{Context, SectionResult, Verdict, sign};
 pub const INSTANCES: u32 = 4;
 /// Client concurrencies measured.
 const CONNECTIONS: [usize; 2] = [1, 4];
-/// Targets: gateway req/s at least this many times cargo-lambda's; gateway-added p50 at most this.
-const TARGET_RPS_RATIO: f64 = 2.0;
-const TARGET_ADDED_P50_MS: f64 = 1.0;
+/// Targets: gateway req/s at least this many times cargo-lambda's, with 1 client and with 4; gateway
+/// p50 at one client at most this many times cargo-lambda's.
+const TARGET_RPS_RATIO: f64 = 1.5;
+const TARGET_P50_RATIO: f64 = 0.67;
 
 struct Subject {
     key: &'static str,
@@ -338,22 +339,37 @@ pub async fn run(ctx: &Context) -> anyhow::Result<SectionResult> {
 
     let gateway_one = &series[&(1, "gateway/users")];
     let added = Summary::of(&paired_differences(&gateway_one.p50, &floor.p50));
-    let added_met = added.map(|a| a.median <= TARGET_ADDED_P50_MS);
+    let peer_one = series.get(&(1, "cargo-lambda/users"));
+    let p50_ratio =
+        peer_one.and_then(|peer| Summary::of(&paired_ratios(&gateway_one.p50, &peer.p50)));
+    let p50_met = p50_ratio.map(|r| r.median <= TARGET_P50_RATIO);
     verdicts.push(Verdict::new(
-        "Warm GET /users/{id}, p50 the gateway adds over the in-process handler",
-        format!("≤ {TARGET_ADDED_P50_MS} ms"),
-        format!("{} ms", show(added, 3)),
-        added_met,
+        "Warm GET /users/{id}, p50 at 1 client vs cargo-lambda",
+        format!("≤ {TARGET_P50_RATIO}×"),
+        format!(
+            "{}× ({} ms vs {} ms; the gateway adds {} ms over the in-process handler)",
+            show(p50_ratio, 2),
+            show(Summary::of(&gateway_one.p50), 3),
+            show(peer_one.and_then(|peer| Summary::of(&peer.p50)), 3),
+            show(added, 3)
+        ),
+        p50_met,
     ));
     let _ = writeln!(
         md,
-        "Gateway-added p50 (gateway p50 at one client − in-process p50, per round): **{} ms** \
-         (target ≤ {TARGET_ADDED_P50_MS} ms, {}). It is everything between the client and the \
-         handler: HTTP parsing, SigV4 verification, request validation, the REST event, the Runtime \
-         API round trip (`/next`, the response POST), lambda_http's request and response mapping, and \
-         the log lines the gateway carries.\n",
-        show(added, 3),
-        mark(added_met)
+        "p50 at one client: the gateway's is **{}×** cargo-lambda's (per round; target ≤ \
+         {TARGET_P50_RATIO}×, {}). Gateway-added p50 (gateway p50 at one client − in-process p50, per \
+         round): **{} ms**. It is everything between the client and the handler: HTTP parsing, SigV4 \
+         verification, request validation, the REST event, the Runtime API round trip (`/next`, the \
+         response POST), lambda_http's request and response mapping, and the log lines the gateway \
+         carries.\n",
+        show(p50_ratio, 2),
+        mark(p50_met),
+        show(added, 3)
+    );
+    raw.insert(
+        "p50_ratio_one_client".into(),
+        json!(peer_one.map(|peer| paired_ratios(&gateway_one.p50, &peer.p50))),
     );
     if ctx.cargo_lambda.is_none() {
         let _ = writeln!(
