@@ -4,120 +4,14 @@
 //! A cut stream must look as it does in AWS (no terminating chunk) and the gateway must log why.
 //! Times are asserted as lower bounds only: this machine is shared and slow at times.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rustix::process::{Pid, Signal, kill_process};
-
-use crate::support::raw_http::{self, RawResponse};
-use crate::support::serve_fixture_command;
-
-/// The `rill-gateway` binary serving the fixture, with its output collected.
-struct ServedGateway {
-    child: Child,
-    authority: String,
-    stdout: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<Vec<String>>>,
-    _data: tempfile::TempDir,
-}
-
-/// Collects the lines of `pipe`; sends the authority of the `Listening on` line.
-fn collect(
-    pipe: impl std::io::Read + Send + 'static,
-    lines: Arc<Mutex<Vec<String>>>,
-    listening: Option<std::sync::mpsc::Sender<String>>,
-) {
-    std::thread::spawn(move || {
-        let mut listening = listening;
-        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("Listening on ")
-                && let Some(sender) = listening.take()
-            {
-                let url = url.split_whitespace().next().unwrap_or_default();
-                let authority = url.trim_start_matches("http://").split('/').next();
-                let _ = sender.send(authority.unwrap_or_default().to_owned());
-            }
-            lines.lock().unwrap().push(line);
-        }
-    });
-}
-
-impl ServedGateway {
-    fn start(flags: &[&str]) -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let mut child = serve_fixture_command(data.path())
-            .args(flags)
-            .env("RILL_GATEWAY_LOG", "rill_gateway=info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the gateway binary starts");
-        let (stdout, stderr) = (Arc::default(), Arc::default());
-        let (sender, receiver) = std::sync::mpsc::channel();
-        collect(
-            child.stdout.take().unwrap(),
-            Arc::clone(&stdout),
-            Some(sender),
-        );
-        collect(child.stderr.take().unwrap(), Arc::clone(&stderr), None);
-        let authority = receiver
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the gateway prints its URL");
-        Self {
-            child,
-            authority,
-            stdout,
-            stderr,
-            _data: data,
-        }
-    }
-
-    async fn get(&self, target: &str) -> RawResponse {
-        raw_http::get(
-            &self.authority,
-            &format!("/test{target}"),
-            Duration::from_secs(60),
-        )
-        .await
-    }
-
-    /// Waits for a line containing `needle` in the gateway's log (stderr) or the functions'
-    /// output (stdout).
-    async fn wait_for(&self, needle: &str) -> String {
-        let start = Instant::now();
-        loop {
-            for lines in [&self.stderr, &self.stdout] {
-                if let Some(line) = lines.lock().unwrap().iter().find(|l| l.contains(needle)) {
-                    return line.clone();
-                }
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "no line containing {needle:?}; log:\n{}\noutput:\n{}",
-                self.stderr.lock().unwrap().join("\n"),
-                self.stdout.lock().unwrap().join("\n"),
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for ServedGateway {
-    fn drop(&mut self) {
-        // SIGTERM: the gateway stops its function processes before it exits.
-        if let Some(pid) = Pid::from_raw(self.child.id() as i32) {
-            let _ = kill_process(pid, Signal::TERM);
-        }
-        let _ = self.child.wait();
-    }
-}
+use crate::support::ServedGateway;
 
 #[tokio::test]
 async fn a_stream_idle_for_the_idle_timeout_is_cut_and_the_cause_logged() {
     // Given the gateway with a 1 s idle timeout and a function that writes a line every 2.5 s
-    let gateway = ServedGateway::start(&["--stream-idle-timeout", "1"]);
+    let gateway = ServedGateway::fixture(&["--stream-idle-timeout", "1"]);
     let started = Instant::now();
     let response = gateway
         .get("/stream?behaviour=stream&chunks=2&interval=2500")
@@ -138,7 +32,7 @@ async fn a_stream_longer_than_the_maximum_duration_is_cut_and_the_cause_logged()
     // Given the gateway with a 2 s maximum duration and a function writing for 3.6 s, a line
     // every 400 ms (never idle for long)
     let gateway =
-        ServedGateway::start(&["--stream-max-duration", "2", "--stream-idle-timeout", "1"]);
+        ServedGateway::fixture(&["--stream-max-duration", "2", "--stream-idle-timeout", "1"]);
     let started = Instant::now();
     let response = gateway
         .get("/stream?behaviour=stream&chunks=10&interval=400")
@@ -159,7 +53,7 @@ async fn a_stream_longer_than_the_maximum_duration_is_cut_and_the_cause_logged()
 #[tokio::test]
 async fn by_default_a_stream_may_pause_longer_than_a_second() {
     // Given the gateway with its default limits (5 min idle, 15 min in all)
-    let gateway = ServedGateway::start(&[]);
+    let gateway = ServedGateway::fixture(&[]);
     // When a function pauses 1.5 s between lines
     let response = gateway
         .get("/stream?behaviour=stream&chunks=2&interval=1500")
@@ -177,7 +71,7 @@ const LARGE_STREAM_BYTES: usize = 224 * 64 * 1024;
 #[tokio::test]
 async fn with_aws_bandwidth_a_stream_past_10_mb_is_paced_at_2_mb_per_second() {
     // Given the gateway with --aws-bandwidth
-    let gateway = ServedGateway::start(&["--aws-bandwidth"]);
+    let gateway = ServedGateway::fixture(&["--aws-bandwidth"]);
     // When a function streams 14.7 MB
     let started = Instant::now();
     let response = gateway.get(LARGE_STREAM).await;

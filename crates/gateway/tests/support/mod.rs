@@ -7,12 +7,16 @@
 //!   `export` binaries.
 //! - [`fixture_gateway`]: the fixture template with `rill-fixture-fn`, for the error paths the
 //!   product functions never take.
+//! - [`ServedGateway`]: the `rill-gateway` binary itself, for its flags, signals and `--watch`.
 
 #![allow(dead_code)] // Each suite uses a different part of the harness.
+
+mod served_gateway;
 
 use std::path::{Path, PathBuf};
 
 pub use rill_gateway::testing::*;
+pub use served_gateway::ServedGateway;
 
 /// The fixture template.
 pub fn fixture_template() -> PathBuf {
@@ -40,9 +44,15 @@ pub fn gateway_binary() -> PathBuf {
 /// `rill-gateway` serving the fixture template on a free port with its data in `data_dir`; add
 /// flags and start it.
 pub fn serve_fixture_command(data_dir: &Path) -> std::process::Command {
+    serve_command(&fixture_template(), data_dir)
+}
+
+/// `rill-gateway` serving `template` with the fixture function binaries on a free port with its
+/// data in `data_dir`; add flags and start it.
+pub fn serve_command(template: &Path, data_dir: &Path) -> std::process::Command {
     let mut command = std::process::Command::new(gateway_binary());
     command
-        .args(["--template", fixture_template().to_str().unwrap()])
+        .args(["--template", template.to_str().unwrap()])
         .args(["--bin-dir", fixture_bin_dir().to_str().unwrap()])
         .args(["--data-dir", data_dir.to_str().unwrap()])
         .args(["--port", "0"]);
