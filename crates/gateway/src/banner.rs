@@ -42,7 +42,7 @@ pub fn render(gateway: &Gateway, settings: &Settings) -> String {
         settings.bin_dir.display(),
         settings.concurrency,
         if settings.watch {
-            "; rebuilt and reloaded when their sources change (--watch)"
+            "; rebuilt and reloaded when their sources change, the API when its files do (--watch)"
         } else {
             ""
         }
@@ -58,7 +58,7 @@ pub fn render(gateway: &Gateway, settings: &Settings) -> String {
         }
     );
     let _ = writeln!(out, "  SigV4      {}", sigv4_line(settings));
-    out.push_str(&routes_table(config, gateway));
+    out.push_str(&routes_table(&config, gateway));
     if !config.warnings.is_empty() {
         let _ = writeln!(out, "\nWarnings:");
         for warning in &config.warnings {

@@ -80,9 +80,11 @@ pub struct Cli {
     /// port.
     #[arg(long)]
     pub no_auth: bool,
-    /// Rebuild a function (`cargo build`, in the profile of --bin-dir) when its sources or the
-    /// workspace crates it uses change, and serve the new binary; requests in flight finish on the
-    /// old one.
+    /// Reload the API when the template, its OpenAPI file or the --env-vars file change (an edit
+    /// that does not load is logged and the previous API keeps serving), and rebuild a function
+    /// (`cargo build`, in the profile of --bin-dir) when its sources or the workspace crates it
+    /// uses change, then serve the new binary; requests in flight finish on what they started
+    /// with.
     #[arg(long)]
     pub watch: bool,
     /// Cut a streamed response after this many seconds, as API Gateway does after 15 minutes.

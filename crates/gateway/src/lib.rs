@@ -6,9 +6,10 @@
 //! (`tests/module_layers.rs` checks both).
 //!
 //! 1. [`server`] accepts `http://HOST:PORT/{stage}/...` within API Gateway's size quotas
-//!    ([`request_limits`]), matches the route in the API model ([`config`], read once at start
-//!    from the SAM template and its OpenAPI file, with [`template`] evaluating the intrinsic
-//!    functions) and parses the request once into a [`request::RoutedRequest`];
+//!    ([`request_limits`]), matches the route in the API model ([`config`], read from the SAM
+//!    template and its OpenAPI file at start and on each `--watch` reload, with [`template`]
+//!    evaluating the intrinsic functions) and parses the request once into a
+//!    [`request::RoutedRequest`];
 //! 2. the request [`guard`]s run: SigV4 authorization ([`sigv4`]), then request validation
 //!    ([`validation`]);
 //! 3. [`event`] builds the REST (payload format 1.0) proxy event;
@@ -16,9 +17,10 @@
 //! 5. [`integration`] turns the function's answer (buffered JSON or a prelude + body stream) into
 //!    the HTTP response; every response the gateway gives itself is rendered by [`response`].
 //!
-//! Beside the request path, [`watch`] (`--watch`) rebuilds a function when its sources change and
-//! swaps the new binary in without dropping a request; [`cli`] and [`banner`] are the command
-//! line and what it prints at start.
+//! Beside the request path, [`watch`] (`--watch`) reloads the API model when the template or its
+//! OpenAPI file changes and rebuilds a function when its sources change, swapping either in
+//! without dropping a request; [`cli`] and [`banner`] are the command line and what it prints at
+//! start.
 
 // Each declaration has a comment above it so that rustfmt keeps this order.
 
@@ -29,7 +31,7 @@ pub mod testing;
 pub mod cli;
 // What the gateway prints at start.
 pub mod banner;
-// `--watch`: rebuild and reload functions.
+// `--watch`: reload the API model, rebuild and reload functions.
 pub mod watch;
 // The listener: one request from accept to response.
 pub mod server;

@@ -61,7 +61,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     // Dropping the watcher stops it, so it lives as long as the server.
     let _watcher = if settings.watch {
-        Some(watch::start(gateway.handle(), gateway.config(), &settings)?)
+        Some(watch::start(
+            gateway.handle(),
+            &gateway.config(),
+            &settings,
+        )?)
     } else {
         None
     };

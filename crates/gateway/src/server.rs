@@ -12,7 +12,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -32,7 +32,9 @@ use crate::config::{ApiConfig, Route, RouteMatch};
 use crate::event::{self, EventInput};
 use crate::guard::{RequestGuard, ValidationGuard, run_guards};
 use crate::integration::{self, GatewayBody, ResponseContext, StreamLimits};
-use crate::lambda::{Functions, InstanceContext, InvokeRequest, LogSink, StdoutSink};
+use crate::lambda::{
+    FunctionChanges, Functions, InstanceContext, InvokeRequest, LogSink, PoolLimits, StdoutSink,
+};
 use crate::request::{CallerIdentity, Query, RoutedRequest};
 use crate::request_limits;
 use crate::response::{GatewayResponse, ResponseScope};
@@ -73,13 +75,23 @@ pub struct Gateway {
 
 #[derive(Debug)]
 struct State {
-    config: ApiConfig,
-    functions: Functions,
+    /// The API being served; replaced whole by [`GatewayHandle::replace_api`].
+    served: RwLock<Arc<Served>>,
+    /// One reload at a time.
+    reloading: tokio::sync::Mutex<()>,
     guards: Vec<Arc<dyn RequestGuard>>,
     port: u16,
     stream_limits: StreamLimits,
     /// Where function output goes, flushed when the gateway stops.
     logs: Arc<dyn LogSink>,
+}
+
+/// One API model with the pools of its functions. A request reads the one that was current when
+/// it arrived, from its route to its response, so a reload never mixes two models in one request.
+#[derive(Debug)]
+struct Served {
+    config: Arc<ApiConfig>,
+    functions: Functions,
 }
 
 /// A cheap view of a serving gateway, for tests and tools.
@@ -91,14 +103,37 @@ pub struct GatewayHandle {
 impl GatewayHandle {
     /// Process ids of every running function instance.
     pub fn instance_pids(&self) -> Vec<u32> {
-        self.state.functions.pids()
+        self.state.current().functions.pids()
+    }
+
+    /// The API model new requests are served from.
+    pub fn config(&self) -> Arc<ApiConfig> {
+        self.state.current().config.clone()
+    }
+
+    /// Serves `config` from now on (`--watch`, after the template or its OpenAPI file changed):
+    /// requests that arrive later are routed, guarded and invoked by it, requests already in
+    /// flight finish on the model they started with. Functions keep their warm instances unless
+    /// their definition changed (see [`Functions::successor`]).
+    pub async fn replace_api(&self, config: ApiConfig) -> FunctionChanges {
+        let _one_at_a_time = self.state.reloading.lock().await;
+        let current = self.state.current();
+        let (functions, changes) = current.functions.successor(&config.functions).await;
+        let next = Arc::new(Served {
+            config: Arc::new(config),
+            functions,
+        });
+        *self.state.served.write().expect("served API lock") = next;
+        changes
     }
 
     /// Serves `function` (a logical id) from `executable` from now on: new requests start new
     /// instances of it, invocations in flight finish on the old ones, which then stop. Returns how
     /// many old instances are still finishing an invocation, or `None` for an unknown function.
     pub async fn reload_function(&self, function: &str, executable: PathBuf) -> Option<usize> {
-        self.state.functions.reload(function, executable).await
+        let _one_at_a_time = self.state.reloading.lock().await;
+        let current = self.state.current();
+        current.functions.reload(function, executable).await
     }
 }
 
@@ -133,17 +168,20 @@ impl Gateway {
         // authorization, in the order API Gateway applies them.
         let mut guards = options.guards;
         guards.push(Arc::new(ValidationGuard));
-        let functions = Functions::new(
-            &config.functions,
-            settings.concurrency,
-            settings.queue_timeout,
-            context,
-        );
+        let limits = PoolLimits {
+            concurrency: settings.concurrency,
+            queue_timeout: settings.queue_timeout,
+        };
+        let functions = Functions::new(&config.functions, limits, context);
+        let served = Served {
+            config: Arc::new(config),
+            functions,
+        };
         Ok(Self {
             listener,
             state: Arc::new(State {
-                config,
-                functions,
+                served: RwLock::new(Arc::new(served)),
+                reloading: tokio::sync::Mutex::new(()),
                 guards,
                 port,
                 stream_limits: settings.stream_limits,
@@ -161,12 +199,12 @@ impl Gateway {
 
     /// The base URL of the stage: `http://127.0.0.1:3000/dev`.
     pub fn url(&self) -> String {
-        format!("http://{}/{}", self.local_addr(), self.state.config.stage)
+        format!("http://{}/{}", self.local_addr(), self.config().stage)
     }
 
     /// The API being served.
-    pub fn config(&self) -> &ApiConfig {
-        &self.state.config
+    pub fn config(&self) -> Arc<ApiConfig> {
+        self.state.current().config.clone()
     }
 
     /// The guards in use.
@@ -176,7 +214,7 @@ impl Gateway {
 
     /// The effective concurrency of a function.
     pub fn concurrency(&self, function: &str) -> Option<u32> {
-        self.state.functions.concurrency(function)
+        self.state.current().functions.concurrency(function)
     }
 
     /// A handle that outlives [`Gateway::serve`]'s borrow.
@@ -233,7 +271,7 @@ impl Gateway {
         }
         drop(self.listener);
         tracing::info!("shutting down: stopping function instances");
-        self.state.functions.shutdown().await;
+        self.state.current().functions.shutdown().await;
         let _ = stop.send(true);
         let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
             while connections.join_next().await.is_some() {}
@@ -248,6 +286,11 @@ impl Gateway {
 }
 
 impl State {
+    /// The API model new requests are served from.
+    fn current(&self) -> Arc<Served> {
+        self.served.read().expect("served API lock").clone()
+    }
+
     async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<GatewayBody> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let span = tracing::info_span!(
@@ -261,7 +304,8 @@ impl State {
         async {
             let started = tokio::time::Instant::now();
             let method = request.method().clone();
-            let response = self.respond(request, peer, &request_id).await;
+            let served = self.current();
+            let response = self.respond(&served, request, peer, &request_id).await;
             tracing::info!(
                 status = response.status().as_u16(),
                 elapsed_ms = started.elapsed().as_millis() as u64,
@@ -276,6 +320,7 @@ impl State {
     /// One request, in API Gateway's order: route, guards, then the invocation.
     async fn respond(
         &self,
+        served: &Served,
         request: Request<Incoming>,
         peer: SocketAddr,
         request_id: &str,
@@ -287,12 +332,12 @@ impl State {
             request_id,
         };
         let scope = ResponseScope {
-            templates: &self.config.gateway_responses,
+            templates: &served.config.gateway_responses,
             request_id,
-            stage: &self.config.stage,
+            stage: &served.config.stage,
             request: None,
         };
-        let (route, request) = match self.route(request).await {
+        let (route, request) = match route(&served.config, request).await {
             Ok(routed) => routed,
             Err(response) => return response.into_response(&scope),
         };
@@ -305,57 +350,20 @@ impl State {
                 });
             }
         };
-        self.invoke(route, request, &identity, &arrival).await
-    }
-
-    /// Checks the size quotas, finds the stage and the route, reads the body and parses the
-    /// request once into the [`RoutedRequest`] every later stage reads.
-    async fn route(
-        &self,
-        request: Request<Incoming>,
-    ) -> Result<(&Route, RoutedRequest), GatewayResponse> {
-        request_limits::check(request.uri(), request.headers())?;
-        let path = strip_stage(request.uri().path(), &self.config.stage)
-            .ok_or_else(GatewayResponse::missing_authentication_token)?
-            .to_owned();
-        let RouteMatch {
-            route,
-            path_parameters,
-        } = self
-            .config
-            .routes
-            .find(request.method(), &path)
-            .ok_or_else(GatewayResponse::missing_authentication_token)?;
-        let span = tracing::Span::current();
-        span.record(
-            "route",
-            tracing::field::display(format_args!("{} {}", route.method, route.resource_path)),
-        );
-        span.record("function", route.integration.function.as_str());
-
-        let (parts, body) = request.into_parts();
-        let body = read_body(&parts.headers, body).await?;
-        let request = RoutedRequest {
-            raw_path: parts.uri.path().to_owned(),
-            query: Query::parse(parts.uri.query().unwrap_or("")),
-            method: parts.method,
-            path,
-            path_parameters,
-            headers: parts.headers,
-            body,
-        };
-        Ok((route, request))
+        self.invoke(served, route, request, &identity, &arrival)
+            .await
     }
 
     /// Builds the proxy event, invokes the function and maps its outcome to the response.
     async fn invoke(
         &self,
+        served: &Served,
         route: &Route,
         mut request: RoutedRequest,
         identity: &CallerIdentity,
         arrival: &Arrival<'_>,
     ) -> Response<GatewayBody> {
-        let config = &self.config;
+        let config = &served.config;
         let request_id = arrival.request_id;
         let accept = request
             .headers
@@ -389,7 +397,7 @@ impl State {
             });
         }
 
-        let outcome = self.functions.invoke(
+        let outcome = served.functions.invoke(
             &route.integration.function,
             InvokeRequest {
                 request_id: request_id.to_owned(),
@@ -416,6 +424,44 @@ impl State {
         )
         .await
     }
+}
+
+/// Checks the size quotas, finds the stage and the route, reads the body and parses the
+/// request once into the [`RoutedRequest`] every later stage reads.
+async fn route(
+    config: &ApiConfig,
+    request: Request<Incoming>,
+) -> Result<(&Route, RoutedRequest), GatewayResponse> {
+    request_limits::check(request.uri(), request.headers())?;
+    let path = strip_stage(request.uri().path(), &config.stage)
+        .ok_or_else(GatewayResponse::missing_authentication_token)?
+        .to_owned();
+    let RouteMatch {
+        route,
+        path_parameters,
+    } = config
+        .routes
+        .find(request.method(), &path)
+        .ok_or_else(GatewayResponse::missing_authentication_token)?;
+    let span = tracing::Span::current();
+    span.record(
+        "route",
+        tracing::field::display(format_args!("{} {}", route.method, route.resource_path)),
+    );
+    span.record("function", route.integration.function.as_str());
+
+    let (parts, body) = request.into_parts();
+    let body = read_body(&parts.headers, body).await?;
+    let request = RoutedRequest {
+        raw_path: parts.uri.path().to_owned(),
+        query: Query::parse(parts.uri.query().unwrap_or("")),
+        method: parts.method,
+        path,
+        path_parameters,
+        headers: parts.headers,
+        body,
+    };
+    Ok((route, request))
 }
 
 /// When and from where a request arrived, and the id it answers under.

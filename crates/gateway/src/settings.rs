@@ -85,7 +85,8 @@ pub struct Settings {
     /// fills in `requestContext.identity`; anything else reaches the function as an anonymous
     /// caller.
     pub no_auth: bool,
-    /// Rebuilds a function when its sources change and serves the new binary (`--watch`).
+    /// Reloads the API when its files change, rebuilds a function when its sources change and
+    /// serves the new binary (`--watch`).
     pub watch: bool,
     /// API Gateway's limits on streamed responses: duration and idle timeout (AWS's by default),
     /// bandwidth (off by default).

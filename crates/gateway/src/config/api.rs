@@ -7,7 +7,7 @@
 //! accept short-form tags (`!Sub`) in the included file, so those get a warning: they work here but
 //! would fail to deploy.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -21,6 +21,8 @@ pub(super) struct ApiDefinition {
     pub logical_id: String,
     pub stage: String,
     pub definition: Value,
+    /// The file the definition was read from, unless it is inline in the template.
+    pub file: Option<PathBuf>,
     pub binary_media_types: Vec<String>,
 }
 
@@ -87,7 +89,7 @@ pub(super) fn read_api(
         return None;
     }
 
-    let definition = if let Some(body) = properties.get("DefinitionBody") {
+    let (definition, file) = if let Some(body) = properties.get("DefinitionBody") {
         definition_body(evaluator, &logical_id, body, base_dir, diagnostics)?
     } else if let Some(uri) = properties.get("DefinitionUri") {
         let Some(location) = uri.as_str() else {
@@ -96,7 +98,8 @@ pub(super) fn read_api(
             ));
             return None;
         };
-        local_file(&logical_id, location, base_dir, diagnostics)?.0
+        let (definition, _, file) = local_file(&logical_id, location, base_dir, diagnostics)?;
+        (definition, Some(file))
     } else {
         diagnostics.error(format!(
             "{logical_id} has neither DefinitionBody nor DefinitionUri; routes from function Events are not read"
@@ -132,6 +135,7 @@ pub(super) fn read_api(
         logical_id,
         stage,
         definition,
+        file,
         binary_media_types,
     })
 }
@@ -142,8 +146,8 @@ fn definition_body(
     body: &Value,
     base_dir: &Path,
     diagnostics: &mut Diagnostics,
-) -> Option<Value> {
-    let (document, origin) = match body.get("Fn::Transform") {
+) -> Option<(Value, Option<PathBuf>)> {
+    let (document, origin, file) = match body.get("Fn::Transform") {
         Some(transform) => {
             if transform.get("Name").and_then(Value::as_str) != Some("AWS::Include") {
                 diagnostics.error(format!(
@@ -168,23 +172,24 @@ fn definition_body(
                     return None;
                 }
             };
-            let (document, short_forms) = local_file(logical_id, &location, base_dir, diagnostics)?;
+            let (document, short_forms, file) =
+                local_file(logical_id, &location, base_dir, diagnostics)?;
             if short_forms > 0 {
                 diagnostics.warn(format!(
                     "{location} uses {short_forms} short-form tag(s) (like !Sub); AWS::Include accepts only the \
                      long form (Fn::Sub), so deploying would fail"
                 ));
             }
-            (document, location)
+            (document, location, Some(file))
         }
-        None => (body.clone(), format!("{logical_id}.DefinitionBody")),
+        None => (body.clone(), format!("{logical_id}.DefinitionBody"), None),
     };
     let mut problems = Vec::new();
     let evaluated = evaluator.eval_lenient(&document, "$", &mut problems);
     for (path, problem) in problems {
         diagnostics.warn(format!("{origin} {path}: {problem}"));
     }
-    Some(evaluated)
+    Some((evaluated, file))
 }
 
 fn local_file(
@@ -192,15 +197,16 @@ fn local_file(
     location: &str,
     base_dir: &Path,
     diagnostics: &mut Diagnostics,
-) -> Option<(Value, usize)> {
+) -> Option<(Value, usize, PathBuf)> {
     if location.contains("://") {
         diagnostics.error(format!(
             "{logical_id}: definition location `{location}` is not a local file; only local paths are read"
         ));
         return None;
     }
-    match read_yaml(&base_dir.join(location)) {
-        Ok(read) => Some(read),
+    let path = base_dir.join(location);
+    match read_yaml(&path) {
+        Ok((document, short_forms)) => Some((document, short_forms, path)),
         Err(e) => {
             diagnostics.error(format!("{logical_id}: {e}"));
             None

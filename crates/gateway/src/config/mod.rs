@@ -1,5 +1,5 @@
-//! The API as the gateway serves it: a typed model read once, at start, from a SAM template and
-//! the OpenAPI definition it includes. Each route carries its method, resource path, function,
+//! The API as the gateway serves it: a typed model read from a SAM template and the OpenAPI
+//! definition it includes, once at start and again on each `--watch` reload (the same [`load`]). Each route carries its method, resource path, function,
 //! integration (transfer mode, timeout), authorization and compiled request validator; the API
 //! carries its stage, binary media types and gateway responses. Routing, the guards, the proxy
 //! event and the banner read this model, never the definition's JSON.
@@ -48,6 +48,10 @@ use diagnostics::{Diagnostics, invalid};
 pub struct ApiConfig {
     /// The template it came from.
     pub template_path: PathBuf,
+    /// Every file it was read from: the template, the OpenAPI file it names (`DefinitionUri`,
+    /// or `DefinitionBody` through `AWS::Include`) and the `--env-vars` file. `--watch` reloads the
+    /// model when one of them changes.
+    pub source_files: Vec<PathBuf>,
     /// Logical id of the `AWS::Serverless::Api`.
     pub api_logical_id: String,
     /// A stable stand-in for the REST API id (10 lowercase letters and digits, like AWS's).
@@ -144,8 +148,17 @@ pub fn load(settings: &Settings) -> Result<ApiConfig, ConfigError> {
         return Err(invalid(&template_path, diagnostics));
     }
     let warnings = diagnostics.into_warnings();
+    let source_files = [
+        Some(template_path.clone()),
+        api.file,
+        settings.env_vars.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     Ok(ApiConfig {
         template_path,
+        source_files,
         api_id: api_id(&api.logical_id),
         api_logical_id: api.logical_id,
         stage: api.stage,

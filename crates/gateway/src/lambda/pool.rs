@@ -5,10 +5,12 @@
 //! friendlier (a browser fires a few requests together), and the bound keeps the behaviour
 //! observable: a request that waits longer than `queue_timeout` gets the same 429 as in AWS.
 //!
-//! [`FunctionPool::reload`] swaps the function's binary while it serves (`--watch`): every instance
+//! [`FunctionPool::replace_spec`] swaps the function's definition while it serves (`--watch`: a new
+//! binary, or a template edit that changed its environment, timeout or memory): every instance
 //! remembers the [`FunctionSpec`] it was started from, and one started from an older spec is never
 //! handed a new invocation. Idle ones stop at once; busy ones finish what they are doing (a stream
-//! included) and stop when it is over, so nothing in flight is cut short.
+//! included) and stop when it is over, so nothing in flight is cut short. [`FunctionPool::drain`]
+//! does the same for a pool that is going away (its function left the template).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -25,7 +27,7 @@ use crate::config::FunctionSpec;
 /// The instances of one function.
 #[derive(Debug)]
 pub struct FunctionPool {
-    /// The function as new instances start it; replaced by [`FunctionPool::reload`].
+    /// The function as new instances start it; replaced by [`FunctionPool::replace_spec`].
     spec: Mutex<Arc<FunctionSpec>>,
     context: InstanceContext,
     permits: Arc<Semaphore>,
@@ -37,6 +39,8 @@ pub struct FunctionPool {
     live: Mutex<HashMap<String, Arc<Instance>>>,
     next_number: AtomicU64,
     stopping: AtomicBool,
+    /// Set by [`FunctionPool::drain`]: no instance is kept warm any more.
+    draining: AtomicBool,
 }
 
 impl FunctionPool {
@@ -57,6 +61,7 @@ impl FunctionPool {
             live: Mutex::new(HashMap::new()),
             next_number: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
         }
     }
 
@@ -74,17 +79,17 @@ impl FunctionPool {
     /// it; idle instances of the old one stop now, busy ones when their invocation is over.
     /// Returns how many old instances were still busy (and are draining).
     pub async fn reload(&self, executable: PathBuf) -> usize {
-        let spec = {
-            let mut current = self.spec.lock().expect("pool lock");
-            let mut spec = FunctionSpec::clone(&current);
-            spec.executable = Some(executable);
-            *current = Arc::new(spec);
-            current.clone()
-        };
-        let idle: Vec<Arc<Instance>> = self.idle.lock().expect("pool lock").drain(..).collect();
-        for instance in &idle {
-            self.retire(instance).await;
-        }
+        let mut spec = FunctionSpec::clone(&self.spec());
+        spec.executable = Some(executable);
+        self.replace_spec(Arc::new(spec)).await
+    }
+
+    /// Serves the function as `spec` says from now on: later invocations go to new instances
+    /// started from it; idle instances of the old spec stop now, busy ones when their invocation
+    /// is over. Returns how many old instances were still busy (and are draining).
+    pub async fn replace_spec(&self, spec: Arc<FunctionSpec>) -> usize {
+        *self.spec.lock().expect("pool lock") = spec.clone();
+        let stopped = self.stop_idle().await;
         let draining = self
             .live
             .lock()
@@ -94,11 +99,29 @@ impl FunctionPool {
             .count();
         tracing::info!(
             function = %spec.logical_id,
-            stopped = idle.len(),
+            stopped,
             draining,
-            "reloaded: new invocations start the new binary"
+            "reloaded: new invocations start the new definition"
         );
         draining
+    }
+
+    /// Keeps no instance warm any more: idle ones stop now, busy ones when their invocation is
+    /// over (a request routed before the function went away still gets its answer). Returns how
+    /// many were busy.
+    pub async fn drain(&self) -> usize {
+        self.draining.store(true, Ordering::SeqCst);
+        self.stop_idle().await;
+        self.live.lock().expect("pool lock").len()
+    }
+
+    /// Stops every idle instance; returns how many there were.
+    async fn stop_idle(&self) -> usize {
+        let idle: Vec<Arc<Instance>> = self.idle.lock().expect("pool lock").drain(..).collect();
+        for instance in &idle {
+            self.retire(instance).await;
+        }
+        idle.len()
     }
 
     /// Maximum instances at once.
@@ -159,6 +182,7 @@ impl FunctionPool {
         match instance.invoke(request, outcome).await {
             AfterInvocation::Reuse
                 if !self.stopping.load(Ordering::SeqCst)
+                    && !self.draining.load(Ordering::SeqCst)
                     && instance.is_alive()
                     && self.is_current(&instance) =>
             {

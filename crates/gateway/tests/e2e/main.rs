@@ -20,3 +20,4 @@ mod runtime_answers;
 mod shutdown;
 mod stream_limits;
 mod streaming;
+mod watch;
