@@ -26,12 +26,42 @@ pub(super) struct ApiDefinition {
     pub binary_media_types: Vec<String>,
 }
 
+/// The API to serve (the only `AWS::Serverless::Api`, or the one `--api` names), its stage, its
+/// OpenAPI definition and its binary media types.
 pub(super) fn read_api(
     evaluator: &Evaluator<'_>,
     settings: &Settings,
     base_dir: &Path,
     diagnostics: &mut Diagnostics,
 ) -> Option<ApiDefinition> {
+    let logical_id = select_api(evaluator, settings, diagnostics)?;
+    let resource = &evaluator.resources()[&logical_id];
+    let properties = resource.get("Properties").cloned().unwrap_or(Value::Null);
+    let stage = stage(evaluator, settings, &logical_id, &properties, diagnostics)?;
+    let (definition, file) =
+        definition(evaluator, &logical_id, &properties, base_dir, diagnostics)?;
+    let binary_media_types = binary_media_types(
+        evaluator,
+        &logical_id,
+        &properties,
+        &definition,
+        diagnostics,
+    );
+    Some(ApiDefinition {
+        logical_id,
+        stage,
+        definition,
+        file,
+        binary_media_types,
+    })
+}
+
+/// The logical id of the API: the one `--api` names, or the template's only one.
+fn select_api(
+    evaluator: &Evaluator<'_>,
+    settings: &Settings,
+    diagnostics: &mut Diagnostics,
+) -> Option<String> {
     let apis: Vec<&String> = evaluator
         .resources()
         .iter()
@@ -39,18 +69,18 @@ pub(super) fn read_api(
         .map(|(id, _)| id)
         .filter(|id| evaluator.resource_enabled(id).unwrap_or(true))
         .collect();
-    let logical_id = match (&settings.api, apis.as_slice()) {
-        (Some(wanted), _) if apis.contains(&wanted) => wanted.clone(),
+    match (&settings.api, apis.as_slice()) {
+        (Some(wanted), _) if apis.contains(&wanted) => Some(wanted.clone()),
         (Some(wanted), _) => {
             diagnostics.error(format!(
                 "--api {wanted}: no AWS::Serverless::Api with that logical id"
             ));
-            return None;
+            None
         }
-        (None, [only]) => (*only).clone(),
+        (None, [only]) => Some((*only).clone()),
         (None, []) => {
             diagnostics.error("the template has no AWS::Serverless::Api resource".to_owned());
-            return None;
+            None
         }
         (None, many) => {
             let names: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
@@ -58,12 +88,19 @@ pub(super) fn read_api(
                 "the template has several APIs ({}); choose one with --api",
                 names.join(", ")
             ));
-            return None;
+            None
         }
-    };
-    let resource = &evaluator.resources()[&logical_id];
-    let properties = resource.get("Properties").cloned().unwrap_or(Value::Null);
+    }
+}
 
+/// The stage served: `--stage`, else the API's `StageName`; letters, digits, `-` or `_`.
+fn stage(
+    evaluator: &Evaluator<'_>,
+    settings: &Settings,
+    logical_id: &str,
+    properties: &Value,
+    diagnostics: &mut Diagnostics,
+) -> Option<String> {
     let stage = match (&settings.stage, properties.get("StageName")) {
         (Some(stage), _) => stage.clone(),
         (None, Some(value)) => match evaluator.eval_string(value) {
@@ -88,9 +125,20 @@ pub(super) fn read_api(
         ));
         return None;
     }
+    Some(stage)
+}
 
-    let (definition, file) = if let Some(body) = properties.get("DefinitionBody") {
-        definition_body(evaluator, &logical_id, body, base_dir, diagnostics)?
+/// The OpenAPI definition, from `DefinitionBody` or `DefinitionUri`, with the file it came from
+/// unless it is inline.
+fn definition(
+    evaluator: &Evaluator<'_>,
+    logical_id: &str,
+    properties: &Value,
+    base_dir: &Path,
+    diagnostics: &mut Diagnostics,
+) -> Option<(Value, Option<PathBuf>)> {
+    if let Some(body) = properties.get("DefinitionBody") {
+        definition_body(evaluator, logical_id, body, base_dir, diagnostics)
     } else if let Some(uri) = properties.get("DefinitionUri") {
         let Some(location) = uri.as_str() else {
             diagnostics.error(format!(
@@ -98,15 +146,24 @@ pub(super) fn read_api(
             ));
             return None;
         };
-        let (definition, _, file) = local_file(&logical_id, location, base_dir, diagnostics)?;
-        (definition, Some(file))
+        let (definition, _, file) = local_file(logical_id, location, base_dir, diagnostics)?;
+        Some((definition, Some(file)))
     } else {
         diagnostics.error(format!(
             "{logical_id} has neither DefinitionBody nor DefinitionUri; routes from function Events are not read"
         ));
-        return None;
-    };
+        None
+    }
+}
 
+/// The definition's `x-amazon-apigateway-binary-media-types`, then the API's `BinaryMediaTypes`.
+fn binary_media_types(
+    evaluator: &Evaluator<'_>,
+    logical_id: &str,
+    properties: &Value,
+    definition: &Value,
+    diagnostics: &mut Diagnostics,
+) -> Vec<String> {
     let mut binary_media_types: Vec<String> = definition
         .get("x-amazon-apigateway-binary-media-types")
         .and_then(Value::as_array)
@@ -130,14 +187,7 @@ pub(super) fn read_api(
             Err(e) => diagnostics.error(format!("{logical_id}.BinaryMediaTypes: {e}")),
         }
     }
-
-    Some(ApiDefinition {
-        logical_id,
-        stage,
-        definition,
-        file,
-        binary_media_types,
-    })
+    binary_media_types
 }
 
 fn definition_body(

@@ -149,6 +149,69 @@ fn read_function(
         .map(str::to_owned);
     let executable = binary.as_ref().map(|b| settings.bin_dir.join(b));
 
+    let environment = environment(
+        evaluator,
+        logical_id,
+        resource,
+        globals,
+        settings,
+        overrides,
+        diagnostics,
+    );
+
+    FunctionSpec {
+        logical_id: logical_id.to_owned(),
+        name,
+        arn,
+        binary,
+        executable,
+        timeout,
+        memory_mb,
+        reserved_concurrency,
+        environment,
+    }
+}
+
+/// The function's environment, layered as the module docs say.
+fn environment(
+    evaluator: &Evaluator<'_>,
+    logical_id: &str,
+    resource: &Value,
+    globals: &Value,
+    settings: &Settings,
+    overrides: &EnvOverrides,
+    diagnostics: &mut Diagnostics,
+) -> BTreeMap<String, String> {
+    let (mut environment, unresolved) =
+        template_environment(evaluator, logical_id, resource, globals, diagnostics);
+    environment.extend(overrides.for_function(logical_id));
+    environment.extend(store_environment(settings));
+    if let Some(key) = &settings.cursor_key {
+        environment.insert(RILL_CURSOR_KEY.to_owned(), key.clone());
+    }
+    environment
+        .entry(RILL_CURSOR_KEY.to_owned())
+        .or_insert_with(|| LOCAL_CURSOR_KEY.to_owned());
+    // Only what no local layer provided is worth a warning.
+    for (key, reason) in unresolved {
+        if !environment.contains_key(&key) {
+            diagnostics.warn(format!(
+                "{logical_id}: {key} is not set locally ({reason}); provide it with --env-vars"
+            ));
+        }
+    }
+    environment
+}
+
+/// `Globals.Function.Environment.Variables`, then the function's own, each value evaluated
+/// separately; with the variables that cannot be resolved locally and why.
+fn template_environment(
+    evaluator: &Evaluator<'_>,
+    logical_id: &str,
+    resource: &Value,
+    globals: &Value,
+    diagnostics: &mut Diagnostics,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     let mut environment = BTreeMap::new();
     let mut unresolved = BTreeMap::new();
     let variables = [
@@ -178,34 +241,7 @@ fn read_function(
             }
         }
     }
-    environment.extend(overrides.for_function(logical_id));
-    environment.extend(store_environment(settings));
-    if let Some(key) = &settings.cursor_key {
-        environment.insert(RILL_CURSOR_KEY.to_owned(), key.clone());
-    }
-    environment
-        .entry(RILL_CURSOR_KEY.to_owned())
-        .or_insert_with(|| LOCAL_CURSOR_KEY.to_owned());
-    // Only what no local layer provided is worth a warning.
-    for (key, reason) in unresolved {
-        if !environment.contains_key(&key) {
-            diagnostics.warn(format!(
-                "{logical_id}: {key} is not set locally ({reason}); provide it with --env-vars"
-            ));
-        }
-    }
-
-    FunctionSpec {
-        logical_id: logical_id.to_owned(),
-        name,
-        arn,
-        binary,
-        executable,
-        timeout,
-        memory_mb,
-        reserved_concurrency,
-        environment,
-    }
+    (environment, unresolved)
 }
 
 /// The variables that point the functions at the local store.

@@ -84,15 +84,7 @@ pub fn load(settings: &Settings) -> Result<ApiConfig, ConfigError> {
     };
     let evaluator = Evaluator::new(&template, &settings.parameter_overrides, pseudo);
     let mut diagnostics = Diagnostics::default();
-
-    let declared = template.get("Parameters").and_then(Value::as_object);
-    for name in settings.parameter_overrides.keys() {
-        if !declared.is_some_and(|d| d.contains_key(name)) {
-            diagnostics.warn(format!(
-                "parameter override `{name}` names no template parameter"
-            ));
-        }
-    }
+    warn_unknown_parameter_overrides(&template, settings, &mut diagnostics);
 
     let globals = template
         .pointer("/Globals/Function")
@@ -122,21 +114,7 @@ pub fn load(settings: &Settings) -> Result<ApiConfig, ConfigError> {
         diagnostics.error(format!("x-amazon-apigateway-gateway-responses: {e}"));
         GatewayResponses::default()
     });
-    for route in &routes {
-        let function = &functions[&route.integration.function];
-        match &function.executable {
-            None => diagnostics.error(format!(
-                "{} {}: function {} has no Metadata.BuildProperties.Binary, so no binary runs it",
-                route.method, route.resource_path, function.logical_id
-            )),
-            Some(path) if !path.is_file() => diagnostics.warn(format!(
-                "{}: binary {} does not exist yet (build it, or point --bin-dir at it)",
-                function.logical_id,
-                path.display()
-            )),
-            Some(_) => {}
-        }
-    }
+    check_route_binaries(&routes, &functions, &mut diagnostics);
     let table = match RouteTable::new(routes) {
         Ok(table) => table,
         Err(e) => {
@@ -171,6 +149,46 @@ pub fn load(settings: &Settings) -> Result<ApiConfig, ConfigError> {
         gateway_responses,
         warnings,
     })
+}
+
+/// Warns about each `--parameter-overrides` name the template does not declare.
+fn warn_unknown_parameter_overrides(
+    template: &Value,
+    settings: &Settings,
+    diagnostics: &mut Diagnostics,
+) {
+    let declared = template.get("Parameters").and_then(Value::as_object);
+    for name in settings.parameter_overrides.keys() {
+        if !declared.is_some_and(|d| d.contains_key(name)) {
+            diagnostics.warn(format!(
+                "parameter override `{name}` names no template parameter"
+            ));
+        }
+    }
+}
+
+/// A served route's function must name a binary (an error otherwise); the binary need not be
+/// built yet (a warning).
+fn check_route_binaries(
+    routes: &[Route],
+    functions: &BTreeMap<String, FunctionSpec>,
+    diagnostics: &mut Diagnostics,
+) {
+    for route in routes {
+        let function = &functions[&route.integration.function];
+        match &function.executable {
+            None => diagnostics.error(format!(
+                "{} {}: function {} has no Metadata.BuildProperties.Binary, so no binary runs it",
+                route.method, route.resource_path, function.logical_id
+            )),
+            Some(path) if !path.is_file() => diagnostics.warn(format!(
+                "{}: binary {} does not exist yet (build it, or point --bin-dir at it)",
+                function.logical_id,
+                path.display()
+            )),
+            Some(_) => {}
+        }
+    }
 }
 
 /// Every `(path, method)` of the definition with a Lambda proxy integration.

@@ -66,7 +66,7 @@ pub enum Parsed {
 /// Reads an evaluated `x-amazon-apigateway-integration` object. `functions` maps function names
 /// (what the ARN in the URI contains) to logical ids.
 pub fn parse(integration: &Value, functions: &BTreeMap<String, String>) -> Result<Parsed, String> {
-    let field = |name: &str| integration.get(name).filter(|v| !v.is_null());
+    let field = |name: &str| field(integration, name);
     let kind = field("type")
         .and_then(Value::as_str)
         .ok_or("missing `type`")?
@@ -97,7 +97,21 @@ pub fn parse(integration: &Value, functions: &BTreeMap<String, String>) -> Resul
                 target.function_name
             )
         })?;
-    let transfer_mode = match field("responseTransferMode").map(|v| v.as_str()) {
+    let transfer_mode = transfer_mode(integration, target.mode)?;
+    let (timeout_ms, warnings) = timeout_ms(integration, transfer_mode)?;
+    Ok(Parsed::Lambda(
+        Integration {
+            function,
+            transfer_mode,
+            timeout: Duration::from_millis(timeout_ms),
+        },
+        warnings,
+    ))
+}
+
+/// `responseTransferMode` (BUFFERED when absent), which must agree with the API the uri calls.
+fn transfer_mode(integration: &Value, uri_mode: TransferMode) -> Result<TransferMode, String> {
+    let transfer_mode = match field(integration, "responseTransferMode").map(|v| v.as_str()) {
         None => TransferMode::Buffered,
         Some(Some("BUFFERED")) => TransferMode::Buffered,
         Some(Some("STREAM")) => TransferMode::Stream,
@@ -111,7 +125,7 @@ pub fn parse(integration: &Value, functions: &BTreeMap<String, String>) -> Resul
             ));
         }
     };
-    if transfer_mode != target.mode {
+    if transfer_mode != uri_mode {
         return Err(match transfer_mode {
             TransferMode::Stream => "responseTransferMode is STREAM but the uri calls the buffered Invoke API; use \
                  .../2021-11-15/functions/<arn>/response-streaming-invocations"
@@ -121,8 +135,14 @@ pub fn parse(integration: &Value, functions: &BTreeMap<String, String>) -> Resul
                 .to_owned(),
         });
     }
+    Ok(transfer_mode)
+}
+
+/// `timeoutInMillis` (29 s when absent), within what AWS accepts for `mode`; with a warning when
+/// only a raised quota allows it.
+fn timeout_ms(integration: &Value, mode: TransferMode) -> Result<(u64, Vec<String>), String> {
     let mut warnings = Vec::new();
-    let timeout_ms = match field("timeoutInMillis") {
+    let timeout_ms = match field(integration, "timeoutInMillis") {
         None => DEFAULT_TIMEOUT.as_millis() as u64,
         Some(value) => value
             .as_u64()
@@ -134,20 +154,18 @@ pub fn parse(integration: &Value, functions: &BTreeMap<String, String>) -> Resul
             "timeoutInMillis {timeout_ms} is outside {MIN_TIMEOUT_MS}..={MAX_STREAM_TIMEOUT_MS}"
         ));
     }
-    if transfer_mode == TransferMode::Buffered && timeout_ms > MAX_BUFFERED_TIMEOUT_MS {
+    if mode == TransferMode::Buffered && timeout_ms > MAX_BUFFERED_TIMEOUT_MS {
         warnings.push(format!(
             "timeoutInMillis {timeout_ms} exceeds {MAX_BUFFERED_TIMEOUT_MS} for a BUFFERED integration; \
              AWS accepts it only for Regional APIs with a raised quota"
         ));
     }
-    Ok(Parsed::Lambda(
-        Integration {
-            function,
-            transfer_mode,
-            timeout: Duration::from_millis(timeout_ms),
-        },
-        warnings,
-    ))
+    Ok((timeout_ms, warnings))
+}
+
+/// A field of the integration, unless it is absent or null.
+fn field<'v>(integration: &'v Value, name: &str) -> Option<&'v Value> {
+    integration.get(name).filter(|v| !v.is_null())
 }
 
 #[derive(Debug, PartialEq, Eq)]
