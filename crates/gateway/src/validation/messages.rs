@@ -44,7 +44,16 @@ pub(crate) fn describe_all(errors: Vec<ValidationError<'_>>) -> Vec<String> {
 
 fn describe(error: &ValidationError<'_>) -> String {
     let instance = error.instance();
-    match error.kind() {
+    let kind = error.kind();
+    describe_value(kind, instance)
+        .or_else(|| describe_size(kind, instance))
+        .or_else(|| describe_composition(kind))
+        .unwrap_or_else(|| error.to_string())
+}
+
+/// The instance's type, its properties, or its value is not one the schema allows.
+fn describe_value(kind: &ValidationErrorKind, instance: &Value) -> Option<String> {
+    let description = match kind {
         ValidationErrorKind::Type { kind } => {
             let allowed: Vec<&str> = match kind {
                 TypeKind::Single(single) => vec![single.as_str()],
@@ -67,6 +76,31 @@ fn describe(error: &ValidationError<'_>) -> String {
         ValidationErrorKind::Enum { options } => {
             format!("instance value ({instance}) not found in enum (possible values: {options})")
         }
+        ValidationErrorKind::Pattern { pattern } => {
+            format!("ECMA 262 regex \"{pattern}\" does not match input string {instance}")
+        }
+        ValidationErrorKind::UniqueItems => "array must not contain duplicate elements".to_owned(),
+        ValidationErrorKind::Format { format } => match format.as_str() {
+            "email" => format!("string {instance} is not a valid email address"),
+            "date-time" => format!(
+                "string {instance} is invalid against requested date format(s) \
+                 [yyyy-MM-dd'T'HH:mm:ssZ, yyyy-MM-dd'T'HH:mm:ss.[0-9]{{1,12}}Z]"
+            ),
+            "ipv4" => format!("string {instance} is not a valid IPv4 address"),
+            "ipv6" => format!("string {instance} is not a valid IPv6 address"),
+            "uri" => format!("string {instance} is not a valid URI"),
+            "hostname" => format!("string {instance} is not a valid hostname"),
+            other => format!("string {instance} is not a valid {other}"),
+        },
+        _ => return None,
+    };
+    Some(description)
+}
+
+/// The instance is too small or too large: a string's length, a number, an array's or an
+/// object's size.
+fn describe_size(kind: &ValidationErrorKind, instance: &Value) -> Option<String> {
+    let description = match kind {
         ValidationErrorKind::MinLength { limit } => format!(
             "string {instance} is too short (length: {}, required minimum: {limit})",
             char_count(instance)
@@ -75,9 +109,6 @@ fn describe(error: &ValidationError<'_>) -> String {
             "string {instance} is too long (length: {}, maximum allowed: {limit})",
             char_count(instance)
         ),
-        ValidationErrorKind::Pattern { pattern } => {
-            format!("ECMA 262 regex \"{pattern}\" does not match input string {instance}")
-        }
         ValidationErrorKind::Minimum { limit } => format!(
             "numeric instance is lower than the required minimum (minimum: {limit}, found: \
              {instance})"
@@ -104,7 +135,6 @@ fn describe(error: &ValidationError<'_>) -> String {
             "array is too long: must have at most {limit} elements but instance has {} elements",
             array_len(instance)
         ),
-        ValidationErrorKind::UniqueItems => "array must not contain duplicate elements".to_owned(),
         ValidationErrorKind::MinProperties { limit } => format!(
             "object has too few properties (found {} but schema requires at least {limit})",
             object_len(instance)
@@ -113,18 +143,14 @@ fn describe(error: &ValidationError<'_>) -> String {
             "object has too many properties (found {} but schema requires at most {limit})",
             object_len(instance)
         ),
-        ValidationErrorKind::Format { format } => match format.as_str() {
-            "email" => format!("string {instance} is not a valid email address"),
-            "date-time" => format!(
-                "string {instance} is invalid against requested date format(s) \
-                 [yyyy-MM-dd'T'HH:mm:ssZ, yyyy-MM-dd'T'HH:mm:ss.[0-9]{{1,12}}Z]"
-            ),
-            "ipv4" => format!("string {instance} is not a valid IPv4 address"),
-            "ipv6" => format!("string {instance} is not a valid IPv6 address"),
-            "uri" => format!("string {instance} is not a valid URI"),
-            "hostname" => format!("string {instance} is not a valid hostname"),
-            other => format!("string {instance} is not a valid {other}"),
-        },
+        _ => return None,
+    };
+    Some(description)
+}
+
+/// The instance does not match the schemas `anyOf`, `oneOf` or `not` combine.
+fn describe_composition(kind: &ValidationErrorKind) -> Option<String> {
+    let description = match kind {
         ValidationErrorKind::AnyOf { context } => format!(
             "instance failed to match at least one required schema among {}",
             context.len()
@@ -145,11 +171,11 @@ fn describe(error: &ValidationError<'_>) -> String {
         ValidationErrorKind::Not { .. } => {
             "instance matched a schema which it should not have".to_owned()
         }
-        _ => error.to_string(),
-    }
+        _ => return None,
+    };
+    Some(description)
 }
 
-/// The library's primitive type names; a whole number is an `integer`.
 fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
